@@ -1,0 +1,78 @@
+"""The FastAPI application: routers, the error envelope, and per-process resources."""
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from api.db.session import create_engine, session_factory
+from api.errors import ErrorEnvelope, install_error_handlers
+from api.routes import auth, executions, workflows
+from api.settings import Settings, get_settings
+from api.temporal import TemporalGateway
+
+logger = logging.getLogger(__name__)
+
+_ERROR_RESPONSES = {
+    code: {"model": ErrorEnvelope, "description": description}
+    for code, description in {
+        400: "Bad request",
+        401: "Missing, invalid or expired token",
+        404: "Not found",
+        422: "Validation error",
+        500: "Internal server error",
+    }.items()
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (read from the environment when omitted)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.sessions = session_factory(engine)
+        app.state.temporal = TemporalGateway(
+            settings.temporal_address, settings.temporal_namespace
+        )
+        logger.info("API started (database %s)", engine.url.render_as_string())
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Auterity Orchestrator",
+        version="0.1.0",
+        description="Durable workflow orchestration on Temporal.",
+        lifespan=lifespan,
+        responses=_ERROR_RESPONSES,  # type: ignore[arg-type]
+    )
+    install_error_handlers(app)
+    app.middleware("http")(_request_id)
+    for router in (auth.router, workflows.router, executions.router):
+        app.include_router(router)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    return app
+
+
+async def _request_id(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    request_id = request.headers.get("X-Request-ID") or str(uuid.uuid4())
+    request.state.request_id = request_id
+    response = await call_next(request)
+    response.headers["X-Request-ID"] = request_id
+    return response
+
+
+def app_factory() -> FastAPI:
+    """Entry point for `uvicorn --factory api.app:app_factory`."""
+    return create_app()

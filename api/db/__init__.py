@@ -1,0 +1,1 @@
+"""The database layer shared by the API and the record-keeping activities."""

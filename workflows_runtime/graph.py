@@ -1,0 +1,51 @@
+"""Edge bookkeeping for one execution: which edges were taken, which nodes may run."""
+
+from collections.abc import Collection
+from typing import Literal
+
+from workflows_runtime.definition import Definition
+from workflows_runtime.node_types import ERROR_BRANCH
+
+EdgeState = Literal["pending", "taken", "skipped"]
+Readiness = Literal["waiting", "ready", "skip"]
+
+
+class Graph:
+    """The definition's edges and their state while an execution runs.
+
+    A node is ready when every incoming edge is resolved and at least one was taken;
+    it is skipped when all of them were skipped (dead-path elimination). Nodes without
+    incoming edges are ready at once.
+    """
+
+    def __init__(self, definition: Definition) -> None:
+        self._edges = definition.edges
+        self._states: list[EdgeState] = ["pending"] * len(definition.edges)
+        self._incoming: dict[str, list[int]] = {n.id: [] for n in definition.nodes}
+        self._outgoing: dict[str, list[int]] = {n.id: [] for n in definition.nodes}
+        for index, edge in enumerate(definition.edges):
+            self._outgoing[edge.source].append(index)
+            self._incoming[edge.target].append(index)
+
+    def readiness(self, node_id: str) -> Readiness:
+        states = [self._states[index] for index in self._incoming[node_id]]
+        if "pending" in states:
+            return "waiting"
+        if states and "taken" not in states:
+            return "skip"
+        return "ready"
+
+    def settle(self, node_id: str, branches: Collection[str | None]) -> None:
+        """Take the outgoing edges whose branch is in `branches`; skip the rest."""
+        for index in self._outgoing[node_id]:
+            taken = self._edges[index].branch in branches
+            self._states[index] = "taken" if taken else "skipped"
+
+    def has_error_edge(self, node_id: str) -> bool:
+        return any(
+            self._edges[index].branch == ERROR_BRANCH
+            for index in self._outgoing[node_id]
+        )
+
+    def is_leaf(self, node_id: str) -> bool:
+        return not self._outgoing[node_id]

@@ -1,0 +1,353 @@
+"""`ExecutionWorkflow`: one Temporal workflow per execution, interpreting a definition.
+
+Nodes run as asyncio tasks inside the workflow. Pure nodes finish within the workflow
+task that starts them; `http` nodes wait on their activity. Retries are run here rather
+than by Temporal so that every attempt shows in the node's state and logs.
+"""
+
+import asyncio
+from datetime import timedelta
+from typing import Any, Literal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows_runtime.definition import Definition, Node, validate_definition
+    from workflows_runtime.errors import ExpressionError, NodeFailure
+    from workflows_runtime.expressions import FinishedSteps
+    from workflows_runtime.graph import Graph
+    from workflows_runtime.limits import MAX_OUTPUT_BYTES, json_size, kilobytes
+    from workflows_runtime.models import (
+        RECORD_EXECUTION_ACTIVITY,
+        STATE_QUERY,
+        ExecutionParams,
+        ExecutionRecord,
+        ExecutionState,
+        ExecutionStatus,
+        LogEntry,
+        NodeError,
+        NodeState,
+        NodeStatus,
+    )
+    from workflows_runtime.node_types import NODE_TYPES, RetrySettings
+    from workflows_runtime.nodes import RUNNERS, NodeResult, continue_branches
+
+# The final record is the only copy outside Temporal's history, so it is retried until
+# the database takes it; an operator sees the stuck activity in the Web UI meanwhile.
+RECORD_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=0,
+)
+
+LogLevel = Literal["info", "warning", "error"]
+
+
+class _ExecutionFailed(Exception):
+    def __init__(self, node_id: str | None, error: NodeError) -> None:
+        super().__init__(error.message)
+        self.node_id = node_id
+        self.error = error
+
+
+@workflow.defn(name="ExecutionWorkflow")
+class ExecutionWorkflow:
+    """Runs one execution of a definition snapshot and records how it ended.
+
+    Returns the execution output; fails with the failing node's error type; ends
+    Canceled when cancelled. The final `ExecutionRecord` is persisted in every case.
+    """
+
+    def __init__(self) -> None:
+        self._state = ExecutionState()
+        self._steps = FinishedSteps()
+        self._context: dict[str, Any] = {}
+        self._running: dict[str, asyncio.Task[frozenset[str | None]]] = {}
+        self._graph: Graph | None = None
+
+    @workflow.query(name=STATE_QUERY)
+    def state(self) -> ExecutionState:
+        """The execution as it stands: node states, logs and, once ended, outcome."""
+        return self._state
+
+    @workflow.run
+    async def run(self, params: ExecutionParams) -> Any:
+        self._log("execution_started", f"execution {params.execution_id} started")
+        try:
+            output = await self._execute(params)
+        except asyncio.CancelledError:
+            await self._stop_running_nodes()
+            await self._finish(params, "cancelled")
+            raise
+        except _ExecutionFailed as failed:
+            await self._stop_running_nodes()
+            await self._finish(params, "failed", error=failed.error)
+            raise ApplicationError(
+                failed.error.message,
+                {"node_id": failed.node_id, "details": failed.error.details},
+                type=failed.error.type,
+                non_retryable=True,
+            ) from None
+        await self._finish(params, "completed", output=output)
+        return output
+
+    async def _execute(self, params: ExecutionParams) -> Any:
+        problems = validate_definition(params.definition)
+        if problems:
+            message = "invalid definition: " + "; ".join(p.message for p in problems)
+            details = [p.model_dump() for p in problems]
+            error = NodeError(
+                type="InvalidDefinition", message=message, details=details
+            )
+            raise _ExecutionFailed(None, error)
+        definition = Definition.model_validate(params.definition)
+        self._graph = Graph(definition)
+        self._state.nodes = {node.id: NodeState() for node in definition.nodes}
+        self._context = {
+            "input": params.input,
+            "steps": self._steps,
+            "execution": {
+                "id": params.execution_id,
+                "workflow_id": params.workflow_id,
+                "workflow_version": params.workflow_version,
+                "started_at": params.started_at.isoformat(),
+            },
+        }
+        await self._run_graph(definition.nodes)
+        return self._output(definition.nodes)
+
+    async def _run_graph(self, nodes: list[Node]) -> None:
+        while True:
+            self._start_ready_nodes(nodes)
+            if not self._running:
+                return
+            await workflow.wait(
+                list(self._running.values()), return_when=asyncio.FIRST_COMPLETED
+            )
+            # Settle in definition order, never in the order of a set, for determinism.
+            for node_id, task in list(self._running.items()):
+                if task.done():
+                    del self._running[node_id]
+                    self._require_graph().settle(node_id, task.result())
+
+    def _start_ready_nodes(self, nodes: list[Node]) -> None:
+        graph = self._require_graph()
+        progressed = True
+        while progressed:
+            progressed = False
+            for node in nodes:
+                if self._state.nodes[node.id].status != "pending":
+                    continue
+                readiness = graph.readiness(node.id)
+                if readiness == "skip":
+                    self._skip(node)
+                    graph.settle(node.id, ())
+                    progressed = True
+                elif readiness == "ready":
+                    self._state.nodes[node.id].status = "running"
+                    self._running[node.id] = asyncio.create_task(self._run_node(node))
+
+    async def _run_node(self, node: Node) -> frozenset[str | None]:
+        spec = NODE_TYPES[node.type]
+        retry = RetrySettings.model_validate(
+            {**spec.default_retry.model_dump(), **node.data.get("retry", {})}
+        )
+        state = self._state.nodes[node.id]
+        state.started_at = workflow.now()
+        self._log("node_started", f"node {node.id} started", node_id=node.id)
+        while True:
+            state.attempts += 1
+            try:
+                result = await self._attempt(node)
+            except NodeFailure as failure:
+                if state.attempts >= retry.max_attempts or not _retryable(
+                    failure, retry
+                ):
+                    return self._fail_node(node, failure)
+                await self._wait_to_retry(node, failure, retry)
+                continue
+            except asyncio.CancelledError:
+                self._end_node(node, "cancelled")
+                raise
+            self._end_node(node, "completed", output=result.output)
+            self._log("node_completed", f"node {node.id} completed", node_id=node.id)
+            return result.branches
+
+    async def _attempt(self, node: Node) -> NodeResult:
+        try:
+            result = await RUNNERS[node.type](node, self._context)
+        except ExpressionError as error:
+            details = {"expression": error.expression}
+            raise NodeFailure(
+                "ExpressionError", str(error), details, non_retryable=True
+            ) from None
+        try:
+            size = json_size(result.output)
+        except (TypeError, ValueError) as error:
+            raise NodeFailure("InvalidOutput", str(error), non_retryable=True) from None
+        if size > MAX_OUTPUT_BYTES:
+            limit = kilobytes(MAX_OUTPUT_BYTES)
+            message = f"output is {size} bytes; the limit for a node output is {limit}"
+            raise NodeFailure("OutputTooLarge", message, non_retryable=True)
+        return result
+
+    async def _wait_to_retry(
+        self, node: Node, failure: NodeFailure, retry: RetrySettings
+    ) -> None:
+        attempt = self._state.nodes[node.id].attempts
+        delay = retry.delay_before(attempt + 1)
+        self._log(
+            "node_retry",
+            f"node {node.id} attempt {attempt} failed ({failure.type}: "
+            f"{failure.message}); retrying in {delay:g}s",
+            node_id=node.id,
+            level="warning",
+            details={"type": failure.type, "details": failure.details},
+        )
+        await workflow.sleep(delay)
+
+    def _fail_node(self, node: Node, failure: NodeFailure) -> frozenset[str | None]:
+        error = NodeError(
+            type=failure.type, message=failure.message, details=failure.details
+        )
+        message = f"node {node.id} failed: {failure.type}: {failure.message}"
+        if self._require_graph().has_error_edge(node.id):
+            self._end_node(node, "failed", error=error)
+            self._log(
+                "node_failed", f"{message}; taking its error edge", node.id, "warning"
+            )
+            return frozenset({"error"})
+        if node.data.get("on_error") == "continue":
+            self._end_node(node, "completed", error=error)
+            self._log("node_failed", f"{message}; continuing", node.id, "warning")
+            return continue_branches(node.type)
+        self._end_node(node, "failed", error=error)
+        self._log("node_failed", message, node.id, "error")
+        raise _ExecutionFailed(node.id, error.model_copy(update={"message": message}))
+
+    def _skip(self, node: Node) -> None:
+        self._end_node(node, "skipped")
+        self._log(
+            "node_skipped",
+            f"node {node.id} skipped: no incoming edge was taken",
+            node_id=node.id,
+        )
+
+    def _end_node(
+        self,
+        node: Node,
+        status: NodeStatus,
+        output: Any = None,
+        error: NodeError | None = None,
+    ) -> None:
+        state = self._state.nodes[node.id]
+        state.status = status
+        state.finished_at = workflow.now()
+        state.output = output
+        state.error = error
+        if status == "cancelled":
+            return
+        self._steps[node.id] = {
+            "status": status,
+            "output": output,
+            "error": error.model_dump(mode="json") if error else None,
+            "attempts": state.attempts,
+        }
+
+    async def _stop_running_nodes(self) -> None:
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._running.clear()
+
+    def _output(self, nodes: list[Node]) -> Any:
+        ends = [node for node in nodes if node.type == "end"]
+        if ends:
+            outputs = self._completed_outputs(ends)
+            return (
+                next(iter(outputs.values())) if len(outputs) == 1 else outputs or None
+            )
+        graph = self._require_graph()
+        return self._completed_outputs([n for n in nodes if graph.is_leaf(n.id)])
+
+    def _completed_outputs(self, nodes: list[Node]) -> dict[str, Any]:
+        states = self._state.nodes
+        return {
+            n.id: states[n.id].output
+            for n in nodes
+            if states[n.id].status == "completed"
+        }
+
+    async def _finish(
+        self,
+        params: ExecutionParams,
+        status: ExecutionStatus,
+        output: Any = None,
+        error: NodeError | None = None,
+    ) -> None:
+        self._state.status = status
+        self._state.output = output
+        self._state.error = error
+        level: LogLevel = "info"
+        if status != "completed":
+            level = "error" if error else "warning"
+        message = f"execution {params.execution_id} {status}"
+        if error is not None:
+            message += f": {error.message}"
+        self._log(f"execution_{status}", message, level=level)
+        record = ExecutionRecord.model_validate(
+            {
+                **self._state.model_dump(),
+                "execution_id": params.execution_id,
+                "finished_at": workflow.now(),
+            }
+        )
+        handle = workflow.start_activity(
+            RECORD_EXECUTION_ACTIVITY,
+            record,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY_POLICY,
+        )
+        try:
+            await asyncio.shield(handle)
+        except asyncio.CancelledError:
+            # The execution has already ended; a cancel arriving now must not lose the
+            # record, so it is absorbed and the execution ends as recorded.
+            await handle
+
+    def _log(
+        self,
+        event: str,
+        message: str,
+        node_id: str | None = None,
+        level: LogLevel = "info",
+        details: Any = None,
+    ) -> None:
+        attempt = self._state.nodes[node_id].attempts if node_id else None
+        self._state.logs.append(
+            LogEntry(
+                timestamp=workflow.now(),
+                level=level,
+                event=event,
+                node_id=node_id,
+                attempt=attempt,
+                message=message,
+                details=details,
+            )
+        )
+        log = {"info": workflow.logger.info, "warning": workflow.logger.warning}.get(
+            level, workflow.logger.error
+        )
+        log(message, extra={"event": event, "node_id": node_id, "attempt": attempt})
+
+    def _require_graph(self) -> Graph:
+        assert self._graph is not None, "the graph is built before any node runs"
+        return self._graph
+
+
+def _retryable(failure: NodeFailure, retry: RetrySettings) -> bool:
+    return not failure.non_retryable and failure.type not in retry.non_retryable_errors

@@ -1,0 +1,19 @@
+"""Limits of the definition language; each is refused with an error naming it."""
+
+import json
+
+MAX_NODES = 500
+MAX_DEFINITION_BYTES = 256 * 1024
+MAX_INPUT_BYTES = 256 * 1024
+MAX_OUTPUT_BYTES = 256 * 1024
+MAX_FOREACH_ITEMS = 1000
+
+
+def json_size(value: object) -> int:
+    """Bytes of `value` as compact UTF-8 JSON; ValueError or TypeError if not JSON."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return len(text.encode())
+
+
+def kilobytes(size: int) -> str:
+    return f"{size // 1024} KB"
