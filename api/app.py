@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 
 from api.db.session import create_engine, session_factory
 from api.errors import ErrorEnvelope, install_error_handlers
-from api.routes import auth, executions, workflows
+from api.routes import approvals, auth, definitions, executions, workflows
 from api.settings import Settings, get_settings
 from api.temporal import TemporalGateway
 
@@ -52,7 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.middleware("http")(_request_id)
-    for router in (auth.router, workflows.router, executions.router):
+    # `definitions` first: its /api/workflows/validate must not read as a workflow id.
+    for router in (
+        auth.router,
+        definitions.router,
+        workflows.router,
+        executions.router,
+        approvals.router,
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"])

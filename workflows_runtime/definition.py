@@ -19,13 +19,12 @@ from workflows_runtime.limits import (
     json_size,
     kilobytes,
 )
+from workflows_runtime.node_checks import schema_validator
 from workflows_runtime.node_types import (
     ERROR_BRANCH,
     NODE_TYPES,
-    PLANNED_NODE_TYPES,
     NodeType,
     RetrySettings,
-    input_schema_validator,
 )
 
 ON_ERROR_VALUES = ("fail", "continue")
@@ -109,7 +108,7 @@ def check_input(definition: Definition | dict[str, Any], value: Any) -> list[Pro
 
 def _check_against_schema(start: Node, value: Any) -> list[Problem]:
     try:
-        validator = input_schema_validator(start.data["input_schema"])
+        validator = schema_validator(start.data["input_schema"])
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
     except jsonschema.SchemaError as error:
         message = f"input_schema is not a valid JSON Schema: {error.message}"
@@ -231,16 +230,12 @@ def _check_node(index: int, node: Node) -> list[Problem]:
 
 def _unknown_type(index: int, node: Node) -> Problem:
     supported = ", ".join(NODE_TYPES)
-    if node.type in PLANNED_NODE_TYPES:
-        code, message = (
-            "unsupported_node_type",
-            f"node type {node.type!r} is not supported yet",
-        )
-    else:
-        code, message = "unknown_node_type", f"unknown node type {node.type!r}"
-    message = f"{message}; supported types: {supported}"
+    message = f"unknown node type {node.type!r}; supported types: {supported}"
     return Problem(
-        code=code, message=message, node_id=node.id, path=f"nodes[{index}].type"
+        code="unknown_node_type",
+        message=message,
+        node_id=node.id,
+        path=f"nodes[{index}].type",
     )
 
 
@@ -333,7 +328,11 @@ def _check_branch(index: int, edge: Edge, source: Node) -> list[Problem]:
     spec = NODE_TYPES.get(source.type)
     if spec is None or edge.branch == ERROR_BRANCH or edge.branch in spec.branches:
         return []
-    if spec.branches == {None}:
+    if spec.any_branch and edge.branch:
+        return []
+    if spec.any_branch:
+        allowed = 'a branch: the value it matches, "default" or "error"'
+    elif spec.branches == {None}:
         allowed = 'no branch, or "error"'
     else:
         allowed = ", ".join(f'"{b}"' for b in sorted(b for b in spec.branches if b))

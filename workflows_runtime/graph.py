@@ -47,5 +47,8 @@ class Graph:
             for index in self._outgoing[node_id]
         )
 
+    def outgoing_branches(self, node_id: str) -> frozenset[str | None]:
+        return frozenset(self._edges[index].branch for index in self._outgoing[node_id])
+
     def is_leaf(self, node_id: str) -> bool:
         return not self._outgoing[node_id]

@@ -1,11 +1,13 @@
 """`ExecutionWorkflow`: one Temporal workflow per execution, interpreting a definition.
 
 Nodes run as asyncio tasks inside the workflow. Pure nodes finish within the workflow
-task that starts them; `http` nodes wait on their activity. Retries are run here rather
-than by Temporal so that every attempt shows in the node's state and logs.
+task that starts them; the others wait on an activity, a timer, an approval or child
+workflows (see `workflows_runtime.nodes`). Retries are run here rather than by Temporal
+so that every attempt shows in the node's state and logs.
 """
 
 import asyncio
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -20,8 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows_runtime.graph import Graph
     from workflows_runtime.limits import MAX_OUTPUT_BYTES, json_size, kilobytes
     from workflows_runtime.models import (
+        APPROVE_UPDATE,
         RECORD_EXECUTION_ACTIVITY,
         STATE_QUERY,
+        ApprovalDecision,
+        ApprovalOutput,
         ExecutionParams,
         ExecutionRecord,
         ExecutionState,
@@ -32,7 +37,8 @@ with workflow.unsafe.imports_passed_through():
         NodeStatus,
     )
     from workflows_runtime.node_types import NODE_TYPES, RetrySettings
-    from workflows_runtime.nodes import RUNNERS, NodeResult, continue_branches
+    from workflows_runtime.nodes import DEADLINE_TYPES, RUNNERS, continue_branches
+    from workflows_runtime.scope import NodeResult
 
 # The final record is the only copy outside Temporal's history, so it is retried until
 # the database takes it; an operator sees the stuck activity in the Web UI meanwhile.
@@ -67,14 +73,72 @@ class ExecutionWorkflow:
         self._context: dict[str, Any] = {}
         self._running: dict[str, asyncio.Task[frozenset[str | None]]] = {}
         self._graph: Graph | None = None
+        self._params: ExecutionParams | None = None
+        self._decisions: dict[str, ApprovalOutput] = {}
 
     @workflow.query(name=STATE_QUERY)
     def state(self) -> ExecutionState:
         """The execution as it stands: node states, logs and, once ended, outcome."""
         return self._state
 
+    @workflow.update(name=APPROVE_UPDATE)
+    def approve(self, decision: ApprovalDecision) -> ApprovalOutput:
+        """Record a decision for a waiting `approval` node; answers its output."""
+        output = ApprovalOutput(
+            approved=decision.approved,
+            comment=decision.comment,
+            by=decision.by,
+            at=workflow.now(),
+        )
+        self._decisions[decision.node_id] = output
+        # No longer waiting from this moment, so a second decision is refused.
+        self._state.nodes[decision.node_id].status = "running"
+        return output
+
+    @approve.validator
+    def _only_a_waiting_node(self, decision: ApprovalDecision) -> None:
+        node = self._state.nodes.get(decision.node_id)
+        if node is None or node.status != "waiting":
+            raise ApplicationError(
+                f"node {decision.node_id} is not waiting for an approval",
+                type="NodeNotWaiting",
+            )
+
+    @property
+    def context(self) -> Mapping[str, Any]:
+        return self._context
+
+    @property
+    def params(self) -> ExecutionParams:
+        assert self._params is not None, "params are set before any node runs"
+        return self._params
+
+    def attempt(self, node_id: str) -> int:
+        return self._state.nodes[node_id].attempts
+
+    def outgoing_branches(self, node_id: str) -> frozenset[str | None]:
+        return self._require_graph().outgoing_branches(node_id)
+
+    async def await_decision(
+        self, node_id: str, timeout: float | None, message: str | None
+    ) -> ApprovalOutput | None:
+        self._state.nodes[node_id].status = "waiting"
+        waiting = f"node {node_id} waits for an approval"
+        if message:
+            waiting += f": {message}"
+        self._log("node_waiting", waiting, node_id, details={"message": message})
+        try:
+            await workflow.wait_condition(
+                lambda: node_id in self._decisions, timeout=timeout
+            )
+        except TimeoutError:
+            self._state.nodes[node_id].status = "running"
+            return None
+        return self._decisions.pop(node_id)
+
     @workflow.run
     async def run(self, params: ExecutionParams) -> Any:
+        self._params = params
         self._log("execution_started", f"execution {params.execution_id} started")
         try:
             output = await self._execute(params)
@@ -178,7 +242,7 @@ class ExecutionWorkflow:
 
     async def _attempt(self, node: Node) -> NodeResult:
         try:
-            result = await RUNNERS[node.type](node, self._context)
+            result = await self._run_within_deadline(node)
         except ExpressionError as error:
             details = {"expression": error.expression}
             raise NodeFailure(
@@ -193,6 +257,17 @@ class ExecutionWorkflow:
             message = f"output is {size} bytes; the limit for a node output is {limit}"
             raise NodeFailure("OutputTooLarge", message, non_retryable=True)
         return result
+
+    async def _run_within_deadline(self, node: Node) -> NodeResult:
+        timeout = node.data.get("timeout_seconds")
+        if timeout is None or node.type not in DEADLINE_TYPES:
+            return await RUNNERS[node.type](node, self)
+        try:
+            # A durable timer: the deadline holds across worker restarts.
+            return await asyncio.wait_for(RUNNERS[node.type](node, self), timeout)
+        except TimeoutError:
+            message = f"node {node.id} ran longer than its timeout_seconds ({timeout}s)"
+            raise NodeFailure("NodeTimeout", message) from None
 
     async def _wait_to_retry(
         self, node: Node, failure: NodeFailure, retry: RetrySettings
@@ -299,6 +374,8 @@ class ExecutionWorkflow:
         if error is not None:
             message += f": {error.message}"
         self._log(f"execution_{status}", message, level=level)
+        if not params.record:
+            return
         record = ExecutionRecord.model_validate(
             {
                 **self._state.model_dump(),
@@ -350,4 +427,10 @@ class ExecutionWorkflow:
 
 
 def _retryable(failure: NodeFailure, retry: RetrySettings) -> bool:
-    return not failure.non_retryable and failure.type not in retry.non_retryable_errors
+    if failure.type in retry.non_retryable_errors:
+        return False
+    if failure.type == "HttpStatusError" and isinstance(failure.details, dict):
+        # A 4xx is final unless the node lists it; `http_node` marks it so.
+        if failure.details.get("status") in retry.retry_on_status:
+            return True
+    return not failure.non_retryable

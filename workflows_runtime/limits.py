@@ -7,6 +7,8 @@ MAX_DEFINITION_BYTES = 256 * 1024
 MAX_INPUT_BYTES = 256 * 1024
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_FOREACH_ITEMS = 1000
+# Children of one `foreach` running at once; more would flood the task queue.
+MAX_FOREACH_CONCURRENCY = 100
 
 
 def json_size(value: object) -> int:

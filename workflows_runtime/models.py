@@ -18,7 +18,7 @@ ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelle
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 NodeStatus = Literal[
-    "pending", "running", "completed", "failed", "skipped", "cancelled"
+    "pending", "running", "waiting", "completed", "failed", "skipped", "cancelled"
 ]
 
 # Activity names are referenced as strings from workflow code, so the workflow never
@@ -28,6 +28,18 @@ SEND_HTTP_REQUEST_ACTIVITY = "send_http_request"
 
 # The workflow's query name, read by the API for running executions.
 STATE_QUERY = "state"
+# The workflow update an `approval` node waits for; its validator refuses a decision
+# for a node that is not waiting, so the API can answer that atomically.
+APPROVE_UPDATE = "approve"
+# Children of `sub_workflow` and `foreach` nodes run the same workflow type.
+EXECUTION_WORKFLOW = "ExecutionWorkflow"
+
+
+class PinnedWorkflow(BaseModel):
+    """A workflow a definition names, at its version when the execution began."""
+
+    version: int
+    definition: dict[str, Any]
 
 
 class ExecutionParams(BaseModel):
@@ -40,6 +52,28 @@ class ExecutionParams(BaseModel):
     definition: dict[str, Any]
     input: Any = None
     started_at: datetime
+    # Every workflow named by a `sub_workflow` or `foreach` node, transitively, by id.
+    workflows: dict[str, PinnedWorkflow] = Field(default_factory=dict)
+    # Children of `sub_workflow` and `foreach` have no execution row of their own.
+    record: bool = True
+
+
+class ApprovalDecision(BaseModel):
+    """The argument of the `approve` update: one user's decision on one node."""
+
+    node_id: str
+    approved: bool
+    comment: str | None = None
+    by: str
+
+
+class ApprovalOutput(BaseModel):
+    """An `approval` node's output (`by` and `at` are null after a timeout)."""
+
+    approved: bool
+    comment: str | None = None
+    by: str | None = None
+    at: datetime | None = None
 
 
 class NodeError(BaseModel):

@@ -1,149 +1,109 @@
-"""What each node type does when the interpreter runs one attempt of it.
+"""The registry of runners, and the node types that run inline in the workflow.
 
-Pure types evaluate inline, inside the workflow; `http` calls its activity by name so
-the workflow never imports the code that touches the network.
+Inline types are pure: they finish within the workflow task that starts them and
+record nothing in Temporal's history. The other families live beside this module:
+`http_node` (an activity), `waits` (timers and approvals) and `children` (child
+workflows).
 """
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Iterable
 from typing import Any
 
-from pydantic import ValidationError
-from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    TimeoutError,
-    is_cancelled_exception,
-)
-
+from workflows_runtime import children, http_node, waits
 from workflows_runtime.definition import Node
 from workflows_runtime.errors import NodeFailure
 from workflows_runtime.expressions import evaluate, is_truthy, render, to_text
-from workflows_runtime.models import (
-    SEND_HTTP_REQUEST_ACTIVITY,
-    HttpRequest,
-    HttpResponse,
-)
-from workflows_runtime.node_types import NODE_TYPES
+from workflows_runtime.node_checks import schema_validator
+from workflows_runtime.node_types import DEFAULT_BRANCH
+from workflows_runtime.scope import NodeResult, Runner, Scope
 
-DEFAULT_HTTP_TIMEOUT_SECONDS = 30.0
-# The activity's own deadline leaves room for the request's timeout to fire first, so a
-# slow peer reports HttpTimeout rather than an opaque activity timeout.
-HTTP_ACTIVITY_GRACE = timedelta(seconds=5)
-# Short, so a lost worker is noticed fast and cancellation reaches a request in flight.
-HTTP_HEARTBEAT_TIMEOUT = timedelta(seconds=2)
-
-
-@dataclass(frozen=True)
-class NodeResult:
-    output: Any
-    # Outgoing edges to take, by branch; None is an unlabelled edge.
-    branches: frozenset[str | None] = field(default_factory=lambda: frozenset({None}))
-
-
-Runner = Callable[[Node, Mapping[str, Any]], Awaitable[NodeResult]]
+# Types whose `timeout_seconds` bounds the whole attempt; `http` and `approval` give
+# it a meaning of their own, and inline types cannot outlive one workflow task.
+DEADLINE_TYPES = frozenset({"delay", "sub_workflow", "foreach"})
+MAX_REPORTED_SCHEMA_ERRORS = 20
 
 
 def continue_branches(node_type: str) -> frozenset[str | None]:
     """Edges a node takes when it failed with `on_error: continue` (output null)."""
-    return frozenset({"false"}) if node_type == "condition" else frozenset({None})
+    if node_type == "condition":
+        return frozenset({"false"})
+    if node_type == "switch":
+        return frozenset({DEFAULT_BRANCH})
+    return frozenset({None})
 
 
-async def _run_start(node: Node, context: Mapping[str, Any]) -> NodeResult:
-    return NodeResult(context["input"])
+async def _run_start(node: Node, scope: Scope) -> NodeResult:
+    return NodeResult(scope.context["input"])
 
 
-async def _run_transform(node: Node, context: Mapping[str, Any]) -> NodeResult:
-    return NodeResult(render(node.data.get("output"), context))
+async def _run_transform(node: Node, scope: Scope) -> NodeResult:
+    return NodeResult(render(node.data.get("output"), scope.context))
 
 
-async def _run_condition(node: Node, context: Mapping[str, Any]) -> NodeResult:
-    # A bare string is a JMESPath expression; a `${...}` template is rendered first.
-    expression = node.data["expression"]
-    if isinstance(expression, str) and "${" not in expression:
-        value = evaluate(expression, context)
-    else:
-        value = render(expression, context)
-    passed = is_truthy(value)
+async def _run_condition(node: Node, scope: Scope) -> NodeResult:
+    passed = is_truthy(_expression_value(node, scope))
     return NodeResult(passed, frozenset({"true" if passed else "false"}))
 
 
-async def _run_end(node: Node, context: Mapping[str, Any]) -> NodeResult:
-    return NodeResult(render(node.data.get("output"), context))
+async def _run_switch(node: Node, scope: Scope) -> NodeResult:
+    value = _expression_value(node, scope)
+    label = to_text(value)
+    if label not in scope.outgoing_branches(node.id):
+        label = DEFAULT_BRANCH
+    return NodeResult(value, frozenset({label}))
 
 
-async def _run_http(node: Node, context: Mapping[str, Any]) -> NodeResult:
-    spec = NODE_TYPES[node.type]
-    templates = {k: v for k, v in node.data.items() if spec.is_template(k)}
-    request = _http_request(render(templates, context), node.data)
-    try:
-        response = await workflow.execute_activity(
-            SEND_HTTP_REQUEST_ACTIVITY,
-            request,
-            result_type=HttpResponse,
-            start_to_close_timeout=timedelta(seconds=request.timeout_seconds)
-            + HTTP_ACTIVITY_GRACE,
-            heartbeat_timeout=HTTP_HEARTBEAT_TIMEOUT,
-            # The interpreter retries by itself, so every attempt is counted and logged.
-            retry_policy=RetryPolicy(maximum_attempts=1),
-            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        )
-    except ActivityError as error:
-        if is_cancelled_exception(error):
-            raise asyncio.CancelledError() from error
-        raise _failure_from_activity(error) from None
-    return NodeResult(response.model_dump(mode="json"))
+def _expression_value(node: Node, scope: Scope) -> Any:
+    # A bare string is a JMESPath expression; a `${...}` template is rendered first.
+    expression = node.data["expression"]
+    if isinstance(expression, str) and "${" not in expression:
+        return evaluate(expression, scope.context)
+    return render(expression, scope.context)
 
 
-def _http_request(rendered: dict[str, Any], data: dict[str, Any]) -> HttpRequest:
-    headers = rendered.get("headers") or {}
-    query = rendered.get("query") or {}
-    if not isinstance(headers, dict) or not isinstance(query, dict):
-        raise NodeFailure(
-            "InvalidHttpRequest",
-            "headers and query must be objects",
-            non_retryable=True,
-        )
-    try:
-        return HttpRequest(
-            method=str(rendered.get("method") or "GET").upper(),
-            url=rendered["url"],
-            headers={k: to_text(v) for k, v in headers.items() if v is not None},
-            query=query,
-            body=rendered.get("body"),
-            timeout_seconds=data.get("timeout_seconds") or DEFAULT_HTTP_TIMEOUT_SECONDS,
-            expect_status=rendered.get("expect_status"),
-        )
-    except ValidationError as error:
-        raise NodeFailure(
-            "InvalidHttpRequest", str(error), non_retryable=True
-        ) from None
+async def _run_validate(node: Node, scope: Scope) -> NodeResult:
+    value = render(node.data["value"], scope.context)
+    validator = schema_validator(node.data["schema"])
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return NodeResult(value)
+    problems = [
+        {"path": _value_path(error.absolute_path), "message": error.message}
+        for error in errors[:MAX_REPORTED_SCHEMA_ERRORS]
+    ]
+    summary = "; ".join(f"{p['path']}: {p['message']}" for p in problems[:3])
+    message = f"the value does not match the schema ({len(errors)} errors): {summary}"
+    raise NodeFailure("ValidationFailed", message, problems, non_retryable=True)
 
 
-def _failure_from_activity(error: ActivityError) -> NodeFailure:
-    cause = error.cause
-    if isinstance(cause, ApplicationError):
-        details = list(cause.details)
-        return NodeFailure(
-            cause.type or "ApplicationError",
-            cause.message,
-            details[0] if len(details) == 1 else details or None,
-            non_retryable=cause.non_retryable,
-        )
-    if isinstance(cause, TimeoutError):
-        kind = cause.type.name.lower() if cause.type else "activity"
-        return NodeFailure("ActivityTimeout", f"the http activity timed out ({kind})")
-    return NodeFailure(type(cause or error).__name__, str(cause or error))
+def _value_path(parts: Iterable[str | int]) -> str:
+    return "value" + "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts
+    )
+
+
+async def _run_fail(node: Node, scope: Scope) -> NodeResult:
+    code = render(node.data.get("code") or "WorkflowFailed", scope.context)
+    message = render(node.data["message"], scope.context)
+    details = render(node.data.get("details"), scope.context)
+    raise NodeFailure(to_text(code), to_text(message), details, non_retryable=True)
+
+
+async def _run_end(node: Node, scope: Scope) -> NodeResult:
+    return NodeResult(render(node.data.get("output"), scope.context))
 
 
 RUNNERS: dict[str, Runner] = {
     "start": _run_start,
     "transform": _run_transform,
     "condition": _run_condition,
-    "http": _run_http,
+    "switch": _run_switch,
+    "http": http_node.run_http,
+    "delay": waits.run_delay,
+    "approval": waits.run_approval,
+    "sub_workflow": children.run_sub_workflow,
+    "foreach": children.run_foreach,
+    "validate": _run_validate,
+    "fail": _run_fail,
     "end": _run_end,
 }

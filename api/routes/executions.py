@@ -18,6 +18,7 @@ from api.schemas import Envelope
 from api.schemas.executions import ExecutionCreate, ExecutionLogs, ExecutionRead
 from api.settings import Settings
 from api.temporal import TemporalGateway
+from api.workflow_references import pin_workflows
 from workflows_runtime.definition import check_input
 from workflows_runtime.models import (
     FINAL_STATUSES,
@@ -66,6 +67,7 @@ async def execute_workflow(
             "The input does not match the workflow's input schema",
             details=[problem.model_dump(exclude_none=True) for problem in problems],
         )
+    pinned = await pin_workflows(db, user.id, workflow.id, version.definition)
 
     client = await temporal.client()
     execution = Execution(
@@ -89,6 +91,7 @@ async def execute_workflow(
         definition=version.definition,
         input=body.input,
         started_at=execution.created_at,
+        workflows=pinned,
     )
     await _start(client, settings, execution, params, db)
     return Envelope(data=execution_read(execution), message="Execution started")

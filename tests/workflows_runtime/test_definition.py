@@ -95,10 +95,10 @@ def test_a_node_needs_an_id() -> None:
     assert (problem.code, problem.path) == ("invalid_shape", "nodes[0].id")
 
 
-def test_planned_node_types_are_refused_as_not_supported_yet() -> None:
-    problem = only(validate_definition(definition(node("loop", "foreach"))))
-    assert problem.code == "unsupported_node_type"
-    assert "not supported yet" in problem.message
+def test_an_unknown_node_type_is_refused_listing_the_supported_ones() -> None:
+    problem = only(validate_definition(definition(node("loop", "while"))))
+    assert problem.code == "unknown_node_type"
+    assert "foreach" in problem.message
 
 
 @pytest.mark.parametrize(
