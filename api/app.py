@@ -9,8 +9,17 @@ from fastapi import FastAPI, Request, Response
 
 from api.db.session import create_engine, session_factory
 from api.errors import ErrorEnvelope, install_error_handlers
-from api.routes import approvals, auth, definitions, executions, workflows
+from api.ratelimit import RateLimiter, RateLimitMiddleware
+from api.routes import (
+    approvals,
+    auth,
+    definitions,
+    executions,
+    templates,
+    workflows,
+)
 from api.settings import Settings, get_settings
+from api.templates_seed import seed_starter_templates
 from api.temporal import TemporalGateway
 
 logger = logging.getLogger(__name__)
@@ -20,8 +29,10 @@ _ERROR_RESPONSES = {
     for code, description in {
         400: "Bad request",
         401: "Missing, invalid or expired token",
+        403: "Forbidden",
         404: "Not found",
         422: "Validation error",
+        429: "Rate limit exceeded",
         500: "Internal server error",
     }.items()
 }
@@ -39,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.temporal = TemporalGateway(
             settings.temporal_address, settings.temporal_namespace
         )
+        await seed_starter_templates(app.state.sessions)
         logger.info("API started (database %s)", engine.url.render_as_string())
         yield
         await engine.dispose()
@@ -51,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=_ERROR_RESPONSES,  # type: ignore[arg-type]
     )
     install_error_handlers(app)
+    # Added before the request id, so a 429 carries one too.
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
     app.middleware("http")(_request_id)
     # `definitions` first: its /api/workflows/validate must not read as a workflow id.
     for router in (
@@ -59,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workflows.router,
         executions.router,
         approvals.router,
+        templates.router,
     ):
         app.include_router(router)
 

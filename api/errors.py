@@ -52,6 +52,11 @@ class Unauthorized(ApiError):
     code = "UNAUTHORIZED"
 
 
+class Forbidden(ApiError):
+    status_code = 403
+    code = "FORBIDDEN"
+
+
 class NotFound(ApiError):
     status_code = 404
     code = "NOT_FOUND"
@@ -60,6 +65,11 @@ class NotFound(ApiError):
 class ValidationFailed(ApiError):
     status_code = 422
     code = "VALIDATION_ERROR"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "CONFLICT"
 
 
 class ServiceUnavailable(ApiError):
@@ -134,9 +144,10 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", None) or str(uuid.uuid4())
     logger.exception(
-        "unhandled error on %s %s",
+        "unhandled error on %s %s (request %s)",
         request.method,
         request.url.path,
+        request_id,
         extra={"request_id": request_id},
     )
     body = error_body(

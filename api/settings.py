@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     http_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # How long the API waits on Temporal for a running execution's live state.
     temporal_rpc_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Requests per user (per client address before login); 0 turns a limit off.
+    rate_limit_per_minute: int = Field(default=100, ge=0)
+    rate_limit_per_hour: int = Field(default=1000, ge=0)
+    # Shared rate-limit counters, so every API process enforces one budget.
+    redis_url: str | None = None
+    rate_limit_key_prefix: str = "auterity-rate-limit"
 
     @field_validator("http_allow_hosts", mode="before")
     @classmethod

@@ -101,6 +101,9 @@ def make_settings(
         "task_queue": f"test-{uuid.uuid4()}",
         "jwt_secret": TEST_SECRET,
         "http_allow_hosts": ["127.0.0.1"],
+        # Tests poll fast; the rate-limit tests ask for small budgets themselves.
+        "rate_limit_per_minute": 0,
+        "rate_limit_per_hour": 0,
     }
     values.update(overrides)
     return Settings(**values)

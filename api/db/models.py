@@ -1,4 +1,4 @@
-"""SQLAlchemy models: users, sessions, workflows, their versions, executions, logs."""
+"""SQLAlchemy models: users, sessions, workflows, versions, templates, executions."""
 
 import uuid
 from datetime import UTC, datetime
@@ -142,3 +142,26 @@ class ExecutionLog(Base):
     attempt: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[Any] = mapped_column(JsonValue, nullable=True)
+
+
+class Template(Base):
+    """A reusable definition with `{{name}}` placeholders filled in on instantiate.
+
+    Starter templates shipped with the service have no owner: everyone sees them and
+    nobody changes them.
+    """
+
+    __tablename__ = "templates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    owner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id"), index=True, nullable=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(100), index=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JsonValue)
+    parameters: Mapped[list[dict[str, Any]]] = mapped_column(JsonValue)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,17 +1,29 @@
-"""Registration, login and the current user."""
+"""Registration, login, token refresh, logout and the current user."""
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, status
-from sqlalchemy import select
+from fastapi import APIRouter, Request, status
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.db.models import AuthSession, User, new_id
 from api.deps import AppSettings, CurrentUser, DbSession
 from api.errors import BadRequest, Unauthorized
 from api.schemas import Envelope
-from api.schemas.auth import TokenPair, UserLogin, UserRead, UserRegister
-from api.security import create_token, hash_password, verify_password
+from api.schemas.auth import (
+    TokenPair,
+    TokenRefresh,
+    UserLogin,
+    UserRead,
+    UserRegister,
+)
+from api.security import (
+    InvalidToken,
+    create_token,
+    decode_token,
+    hash_password,
+    verify_password,
+)
 from api.settings import Settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -49,6 +61,74 @@ async def login(
 
     tokens = await open_session(db, settings, user)
     return Envelope(data=tokens, message="Logged in")
+
+
+@router.post("/refresh")
+async def refresh(
+    body: TokenRefresh, db: DbSession, settings: AppSettings
+) -> Envelope[TokenPair]:
+    """Trade a refresh token for a new pair; the one presented stops working.
+
+    Presenting a refresh token that was already traded in means it leaked: the whole
+    session (every token descended from that login) is revoked.
+    """
+    try:
+        claims = decode_token(
+            body.refresh_token,
+            secret=settings.signing_secret(),
+            expected_type="refresh",
+        )
+    except InvalidToken as exc:
+        raise Unauthorized(
+            f"Invalid refresh token: {exc}", code="INVALID_REFRESH_TOKEN"
+        ) from exc
+
+    new_jti = new_id()
+    now = datetime.now(UTC)
+    # One conditional update, so two racing refreshes cannot both win.
+    rotated = await db.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.id == claims["sid"],
+            AuthSession.user_id == claims["sub"],
+            AuthSession.current_refresh_jti == claims["jti"],
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+        )
+        .values(
+            current_refresh_jti=new_jti,
+            expires_at=now + timedelta(days=settings.refresh_token_days),
+        )
+    )
+    if rotated.rowcount != 1:  # type: ignore[attr-defined]
+        await _revoke_session(db, claims["sid"])
+        raise Unauthorized(
+            "This refresh token was already used or its session has ended",
+            code="REFRESH_TOKEN_REVOKED",
+        )
+    user = await db.get(User, claims["sub"])
+    if user is None or not user.is_active:
+        await _revoke_session(db, claims["sid"])
+        raise Unauthorized("This account is disabled", code="ACCOUNT_DISABLED")
+    await db.commit()
+    tokens = issue_tokens(settings, user, claims["sid"], new_jti)
+    return Envelope(data=tokens, message="Tokens refreshed")
+
+
+@router.post("/logout")
+async def logout(request: Request, user: CurrentUser, db: DbSession) -> Envelope[None]:
+    """End the session of the access token: it and its refresh token stop working."""
+    await _revoke_session(db, request.state.session_id)
+    return Envelope(data=None, message="Logged out")
+
+
+async def _revoke_session(db: DbSession, session_id: str) -> None:
+    await db.execute(
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    await db.commit()
 
 
 @router.get("/me")

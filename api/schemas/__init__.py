@@ -11,3 +11,19 @@ class Envelope(BaseModel, Generic[T]):
     success: bool = True
     data: T
     message: str = "Operation completed successfully"
+
+
+class Pagination(BaseModel):
+    page: int
+    limit: int
+    total: int
+    pages: int
+
+
+class Page(BaseModel, Generic[T]):
+    """The envelope of a list: one page of items and where it lies in the whole."""
+
+    success: bool = True
+    data: list[T]
+    pagination: Pagination
+    message: str = "Operation completed successfully"

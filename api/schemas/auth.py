@@ -42,3 +42,7 @@ class TokenPair(BaseModel):
     token_type: str = "bearer"
     expires_in: int
     user: UserRead
+
+
+class TokenRefresh(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)

@@ -11,13 +11,32 @@ class WorkflowCreate(BaseModel):
     is_active: bool = True
 
 
-class WorkflowRead(BaseModel):
+class WorkflowUpdate(BaseModel):
+    """Fields left out keep their value; a `definition` saves a new version."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    definition: dict[str, Any] | None = None
+    is_active: bool | None = None
+
+
+class WorkflowSummary(BaseModel):
     id: str
     owner_id: str
     name: str
     description: str
     is_active: bool
     version: int
-    definition: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+
+class WorkflowRead(WorkflowSummary):
+    definition: dict[str, Any]
+
+
+class WorkflowVersionRead(BaseModel):
+    workflow_id: str
+    version: int
+    definition: dict[str, Any]
+    created_at: datetime

@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from tests.service import Service
@@ -102,3 +104,179 @@ async def test_workflows_need_a_token(service: Service) -> None:
     )
 
     assert response.status_code == 401
+
+
+async def list_workflows(
+    service: Service, headers: dict[str, str], **params: Any
+) -> dict[str, Any]:
+    response = await service.client.get(
+        "/api/workflows", params=params, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_the_list_pages_with_the_pagination_object(service: Service) -> None:
+    headers = await service.register_and_login()
+    for index in range(5):
+        await service.create_workflow(headers, SIMPLE, name=f"wf {index}")
+
+    body = await list_workflows(service, headers, page=2, limit=2, sort="name")
+
+    assert body["success"] is True
+    assert body["pagination"] == {"page": 2, "limit": 2, "total": 5, "pages": 3}
+    assert [w["name"] for w in body["data"]] == ["wf 2", "wf 3"]
+    assert "definition" not in body["data"][0]
+    past_the_end = await list_workflows(service, headers, page=4, limit=2)
+    assert past_the_end["data"] == []
+
+
+async def test_the_list_searches_filters_and_sorts(service: Service) -> None:
+    headers = await service.register_and_login()
+    stranger = await service.register_and_login()
+    await service.create_workflow(stranger, SIMPLE, name="Lead intake")
+    for name in ("Lead intake", "Lead scoring", "Parts lookup"):
+        await service.create_workflow(headers, SIMPLE, name=name)
+    paused = await service.client.post(
+        "/api/workflows",
+        json={"name": "Lead archive", "definition": SIMPLE, "is_active": False},
+        headers=headers,
+    )
+    assert paused.status_code == 201
+
+    searched = await list_workflows(service, headers, search="LEAD", sort="-name")
+    active = await list_workflows(service, headers, search="lead", is_active=True)
+    inactive = await list_workflows(service, headers, is_active=False)
+    newest = await list_workflows(service, headers)
+
+    assert [w["name"] for w in searched["data"]] == [
+        "Lead scoring",
+        "Lead intake",
+        "Lead archive",
+    ]
+    assert searched["pagination"]["total"] == 3
+    assert {w["name"] for w in active["data"]} == {"Lead intake", "Lead scoring"}
+    assert [w["name"] for w in inactive["data"]] == ["Lead archive"]
+    assert newest["data"][0]["name"] == "Lead archive"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 101}, {"limit": 0}, {"page": 0}, {"page": "x"}, {"sort": "owner_id"}],
+)
+async def test_the_list_refuses_bad_paging_and_sorting(
+    service: Service, params: dict[str, Any]
+) -> None:
+    headers = await service.register_and_login()
+
+    response = await service.client.get(
+        "/api/workflows", params=params, headers=headers
+    )
+
+    assert response.status_code == 422
+    field = f"query.{next(iter(params))}"
+    assert field in [d["field"] for d in response.json()["error"]["details"]]
+
+
+async def test_put_saves_a_new_version_and_keeps_the_old_one(service: Service) -> None:
+    headers = await service.register_and_login()
+    workflow_id = await service.create_workflow(headers, SIMPLE)
+    changed = {**SIMPLE, "nodes": [*SIMPLE["nodes"][:2], SIMPLE["nodes"][2]]}
+    changed["nodes"][1] = {**SIMPLE["nodes"][1], "name": "Renamed node"}
+
+    response = await service.client.put(
+        f"/api/workflows/{workflow_id}",
+        json={"name": "Simple v2", "definition": changed},
+        headers=headers,
+    )
+
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert (data["version"], data["name"]) == (2, "Simple v2")
+    assert data["definition"] == changed
+    versions = await service.client.get(
+        f"/api/workflows/{workflow_id}/versions", headers=headers
+    )
+    body = versions.json()
+    assert [v["version"] for v in body["data"]] == [2, 1]
+    assert body["data"][1]["definition"] == SIMPLE
+    assert body["pagination"]["total"] == 2
+    first = await service.client.get(
+        f"/api/workflows/{workflow_id}/versions/1", headers=headers
+    )
+    assert first.json()["data"]["definition"] == SIMPLE
+
+
+async def test_put_without_a_definition_keeps_the_version(service: Service) -> None:
+    headers = await service.register_and_login()
+    workflow_id = await service.create_workflow(headers, SIMPLE)
+
+    response = await service.client.put(
+        f"/api/workflows/{workflow_id}",
+        json={"description": "now described", "is_active": False},
+        headers=headers,
+    )
+
+    data = response.json()["data"]
+    assert (data["version"], data["description"], data["is_active"]) == (
+        1,
+        "now described",
+        False,
+    )
+    assert data["updated_at"] > data["created_at"]
+
+
+async def test_put_validates_the_definition_like_create(service: Service) -> None:
+    headers = await service.register_and_login()
+    workflow_id = await service.create_workflow(headers, SIMPLE)
+    stranger = await service.register_and_login()
+
+    invalid = await service.client.put(
+        f"/api/workflows/{workflow_id}",
+        json={"definition": {"nodes": [{"id": "a", "type": "teleport"}]}},
+        headers=headers,
+    )
+    foreign = await service.client.put(
+        f"/api/workflows/{workflow_id}", json={"name": "mine"}, headers=stranger
+    )
+
+    assert invalid.status_code == 422
+    assert invalid.json()["error"]["details"][0]["node_id"] == "a"
+    assert foreign.status_code == 404
+    read = await service.client.get(f"/api/workflows/{workflow_id}", headers=headers)
+    assert read.json()["data"]["version"] == 1
+
+
+async def test_a_deleted_workflow_is_gone_but_its_executions_stay_readable(
+    service: Service,
+) -> None:
+    headers = await service.register_and_login()
+    workflow_id = await service.create_workflow(headers, SIMPLE)
+    execution_id = await service.execute(headers, workflow_id, {"n": 4})
+    await service.wait_for_status(headers, execution_id, {"completed"})
+
+    deleted = await service.client.delete(
+        f"/api/workflows/{workflow_id}", headers=headers
+    )
+
+    assert deleted.status_code == 200
+    assert deleted.json()["success"] is True
+    for method, path in [
+        ("GET", f"/api/workflows/{workflow_id}"),
+        ("PUT", f"/api/workflows/{workflow_id}"),
+        ("DELETE", f"/api/workflows/{workflow_id}"),
+        ("GET", f"/api/workflows/{workflow_id}/versions"),
+        ("POST", f"/api/workflows/{workflow_id}/execute"),
+    ]:
+        response = await service.client.request(
+            method, path, json={"input": {}}, headers=headers
+        )
+        assert response.status_code == 404, (method, path)
+    assert (await list_workflows(service, headers))["pagination"]["total"] == 0
+    execution = await service.client.get(
+        f"/api/executions/{execution_id}", headers=headers
+    )
+    assert execution.status_code == 200
+    assert execution.json()["data"]["output"] == {"n": 4}
+    assert execution.json()["data"]["workflow_version"] == 1
