@@ -1,9 +1,10 @@
 """Edge bookkeeping for one execution: which edges were taken, which nodes may run."""
 
-from collections.abc import Collection
-from typing import Literal
+from collections.abc import Collection, Mapping
+from typing import Any, Literal
 
-from workflows_runtime.definition import Definition
+from workflows_runtime.definition import Definition, Node
+from workflows_runtime.models import NodeState
 from workflows_runtime.node_types import ERROR_BRANCH
 
 EdgeState = Literal["pending", "taken", "skipped"]
@@ -52,3 +53,25 @@ class Graph:
 
     def is_leaf(self, node_id: str) -> bool:
         return not self._outgoing[node_id]
+
+
+def execution_output(
+    nodes: list[Node], states: Mapping[str, NodeState], graph: Graph
+) -> Any:
+    """The `end` output (by id if several ran), else the leaf outputs by id."""
+    ends = [node for node in nodes if node.type == "end"]
+    if ends:
+        outputs = _completed_outputs(ends, states)
+        return next(iter(outputs.values())) if len(outputs) == 1 else outputs or None
+    leaves = [node for node in nodes if graph.is_leaf(node.id)]
+    return _completed_outputs(leaves, states)
+
+
+def _completed_outputs(
+    nodes: list[Node], states: Mapping[str, NodeState]
+) -> dict[str, Any]:
+    return {
+        node.id: states[node.id].output
+        for node in nodes
+        if states[node.id].status == "completed"
+    }

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows_runtime.definition import Definition, Node, validate_definition
     from workflows_runtime.errors import ExpressionError, NodeFailure
     from workflows_runtime.expressions import FinishedSteps
-    from workflows_runtime.graph import Graph
+    from workflows_runtime.graph import Graph, execution_output
     from workflows_runtime.limits import MAX_OUTPUT_BYTES, json_size, kilobytes
     from workflows_runtime.models import (
         APPROVE_UPDATE,
@@ -181,7 +181,9 @@ class ExecutionWorkflow:
             },
         }
         await self._run_graph(definition.nodes)
-        return self._output(definition.nodes)
+        return execution_output(
+            definition.nodes, self._state.nodes, self._require_graph()
+        )
 
     async def _run_graph(self, nodes: list[Node]) -> None:
         while True:
@@ -227,9 +229,7 @@ class ExecutionWorkflow:
             try:
                 result = await self._attempt(node)
             except NodeFailure as failure:
-                if state.attempts >= retry.max_attempts or not _retryable(
-                    failure, retry
-                ):
+                if state.attempts >= retry.max_attempts or not retry.allows(failure):
                     return self._fail_node(node, failure)
                 await self._wait_to_retry(node, failure, retry)
                 continue
@@ -339,24 +339,6 @@ class ExecutionWorkflow:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._running.clear()
 
-    def _output(self, nodes: list[Node]) -> Any:
-        ends = [node for node in nodes if node.type == "end"]
-        if ends:
-            outputs = self._completed_outputs(ends)
-            return (
-                next(iter(outputs.values())) if len(outputs) == 1 else outputs or None
-            )
-        graph = self._require_graph()
-        return self._completed_outputs([n for n in nodes if graph.is_leaf(n.id)])
-
-    def _completed_outputs(self, nodes: list[Node]) -> dict[str, Any]:
-        states = self._state.nodes
-        return {
-            n.id: states[n.id].output
-            for n in nodes
-            if states[n.id].status == "completed"
-        }
-
     async def _finish(
         self,
         params: ExecutionParams,
@@ -424,13 +406,3 @@ class ExecutionWorkflow:
     def _require_graph(self) -> Graph:
         assert self._graph is not None, "the graph is built before any node runs"
         return self._graph
-
-
-def _retryable(failure: NodeFailure, retry: RetrySettings) -> bool:
-    if failure.type in retry.non_retryable_errors:
-        return False
-    if failure.type == "HttpStatusError" and isinstance(failure.details, dict):
-        # A 4xx is final unless the node lists it; `http_node` marks it so.
-        if failure.details.get("status") in retry.retry_on_status:
-            return True
-    return not failure.non_retryable

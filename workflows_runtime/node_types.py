@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflows_runtime import node_checks as checks
+from workflows_runtime.errors import NodeFailure
 from workflows_runtime.node_checks import SettingsCheck
 
 # Settings every node takes; none of them is a template.
@@ -30,6 +31,16 @@ class RetrySettings(BaseModel):
     non_retryable_errors: list[str] = Field(default_factory=list)
     # An `http` answer with one of these statuses is retried even though it is a 4xx.
     retry_on_status: list[int] = Field(default_factory=list)
+
+    def allows(self, failure: NodeFailure) -> bool:
+        """Whether `failure` may be retried (attempts left aside)."""
+        if failure.type in self.non_retryable_errors:
+            return False
+        if failure.type == "HttpStatusError" and isinstance(failure.details, dict):
+            # The activity marks a 4xx final; a status listed here overrides that.
+            if failure.details.get("status") in self.retry_on_status:
+                return True
+        return not failure.non_retryable
 
     def delay_before(self, attempt: int) -> float:
         """Seconds to wait before `attempt` (2 for the first retry)."""
