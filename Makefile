@@ -34,6 +34,13 @@ worker: $(STAMP)
 api: $(STAMP)
 	$(PY) -m uvicorn --factory api.app:app_factory --host $${API_HOST:-127.0.0.1} --port $${API_PORT:-8000}
 
+## Benchmarks, not tests: nothing fails on a timing. Each prints its figures last.
+BENCHES := bench-interpreter bench-api bench-embedded bench-memory
+.PHONY: bench $(BENCHES)
+bench: $(BENCHES)
+$(BENCHES): bench-%: $(STAMP)
+	$(PY) -m bench.$*
+
 lint: $(STAMP)
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
 

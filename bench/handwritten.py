@@ -1,0 +1,32 @@
+"""The baseline the interpreter is measured against: a workflow written by hand that
+calls `send_http_request` in a chain, with the options the `http` node uses."""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows_runtime.models import (
+        SEND_HTTP_REQUEST_ACTIVITY,
+        HttpRequest,
+        HttpResponse,
+    )
+
+
+@workflow.defn(name="HandWrittenChainWorkflow")
+class HandWrittenChainWorkflow:
+    @workflow.run
+    async def run(self, urls: list[str]) -> list[int]:
+        statuses = []
+        for url in urls:
+            response = await workflow.execute_activity(
+                SEND_HTTP_REQUEST_ACTIVITY,
+                HttpRequest(url=url),
+                result_type=HttpResponse,
+                start_to_close_timeout=timedelta(seconds=35),
+                heartbeat_timeout=timedelta(seconds=2),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+            statuses.append(response.status)
+        return statuses
