@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres worker api migrate lint clean
+.PHONY: run test test-postgres test-redis worker api migrate lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 test-postgres: $(STAMP)
 	TEST_POSTGRES_URL=$${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} \
 		$(PY) -m pytest -m database $(PYTEST_ARGS)
+
+## The tests that need Redis (two API processes sharing one rate-limit budget).
+test-redis: $(STAMP)
+	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/0} \
+		$(PY) -m pytest -m redis $(PYTEST_ARGS)
 
 migrate: $(STAMP)
 	$(PY) -m api.db.migrate

@@ -35,13 +35,13 @@ class Verdict:
     limit: int
     window: str  # "minute" or "hour"
     remaining: int
-    reset_at: int  # epoch seconds when the window of `limit` starts afresh
+    reset_at: float  # epoch seconds when the window of `limit` starts afresh
 
     def headers(self) -> dict[str, str]:
         headers = {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(self.reset_at),
+            "X-RateLimit-Reset": str(math.ceil(self.reset_at)),
         }
         if not self.allowed:
             retry_after = max(1, math.ceil(self.reset_at - time.time()))
@@ -100,7 +100,7 @@ class RateLimiter:
             limit=item.amount,
             window=item.GRANULARITY.name,
             remaining=stats.remaining,
-            reset_at=math.ceil(stats.reset_time),
+            reset_at=stats.reset_time,
         )
 
 

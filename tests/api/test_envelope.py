@@ -1,6 +1,11 @@
+import logging
+import re
+
+import httpx
 import pytest
 
-from tests.service import Service
+from api.app import create_app
+from tests.service import Service, make_settings
 
 pytestmark = pytest.mark.database
 
@@ -38,3 +43,80 @@ async def test_every_response_carries_a_request_id(service: Service) -> None:
 
     assert response.status_code == 200
     assert response.headers["X-Request-ID"]
+
+
+async def test_a_500_hides_the_trace_and_carries_a_logged_request_id(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(make_settings(database_url, "127.0.0.1:1"))
+
+    @app.get("/api/test-only/explode")
+    async def explode() -> None:
+        raise RuntimeError("secret internals at line 42")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        with caplog.at_level(logging.ERROR, logger="api.errors"):
+            response = await client.get("/api/test-only/explode")
+
+    assert response.status_code == 500
+    body = response.json()
+    assert body["success"] is False
+    assert body["error"]["code"] == "INTERNAL_ERROR"
+    assert "secret internals" not in response.text
+    assert "Traceback" not in response.text
+    request_id = body["error"]["details"]["request_id"]
+    assert response.headers["X-Request-ID"] == request_id
+    logged = [r for r in caplog.records if request_id in r.getMessage()]
+    assert logged and logged[0].exc_info is not None
+
+
+# Every endpoint of the API contract document, as METHOD and path.
+CONTRACT = [
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/register"),
+    ("POST", "/api/auth/refresh"),
+    ("GET", "/api/auth/me"),
+    ("POST", "/api/auth/logout"),
+    ("GET", "/api/workflows"),
+    ("POST", "/api/workflows"),
+    ("GET", "/api/workflows/{id}"),
+    ("PUT", "/api/workflows/{id}"),
+    ("DELETE", "/api/workflows/{id}"),
+    ("POST", "/api/workflows/{id}/execute"),
+    ("GET", "/api/executions/{id}"),
+    ("GET", "/api/executions/{id}/logs"),
+    ("POST", "/api/executions/{id}/cancel"),
+    ("GET", "/api/templates"),
+    ("GET", "/api/templates/{id}"),
+    ("POST", "/api/templates"),
+    ("PUT", "/api/templates/{id}"),
+    ("DELETE", "/api/templates/{id}"),
+    ("POST", "/api/templates/{id}/instantiate"),
+]
+
+
+async def test_the_openapi_document_covers_the_whole_contract(
+    service: Service,
+) -> None:
+    response = await service.client.get("/openapi.json")
+    docs = await service.client.get("/docs")
+
+    assert response.status_code == 200
+    assert docs.status_code == 200
+    spec = response.json()
+    operations = {
+        (method.upper(), re.sub(r"\{[^}]+\}", "{id}", path)): operation
+        for path, methods in spec["paths"].items()
+        for method, operation in methods.items()
+    }
+    missing = [endpoint for endpoint in CONTRACT if endpoint not in operations]
+    assert missing == []
+    for endpoint in CONTRACT:
+        operation = operations[endpoint]
+        assert operation.get("summary") and operation.get("description"), endpoint
+        responses = operation["responses"]
+        assert {"401", "422", "429", "500"} <= set(responses), endpoint
+        assert "ErrorEnvelope" in str(responses["422"]), endpoint
+        success = next(code for code in responses if code.startswith("2"))
+        assert "schema" in str(responses[success]), endpoint
