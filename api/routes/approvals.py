@@ -1,12 +1,16 @@
 """Approvals: the owner's decision for an execution's waiting `approval` node."""
 
 import asyncio
+import hashlib
 import logging
 from datetime import timedelta
 
 from fastapi import APIRouter
 from sqlalchemy import select
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.db.models import Execution
@@ -83,6 +87,7 @@ async def _send(
             handle.execute_update(
                 APPROVE_UPDATE,
                 decision,
+                id=_update_id(decision),
                 result_type=ApprovalOutput,
                 rpc_timeout=timedelta(seconds=timeout),
             ),
@@ -95,8 +100,16 @@ async def _send(
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _not_waiting(decision.node_id, "the execution has ended") from exc
         raise _unavailable(execution) from exc
-    except TimeoutError as exc:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+        # Temporal may still deliver it once a worker polls; resending the same
+        # decision joins that update (same id) and answers its outcome.
         raise _unavailable(execution) from exc
+
+
+def _update_id(decision: ApprovalDecision) -> str:
+    """The same decision resent is the same update; a different one is a new one."""
+    digest = hashlib.sha256(decision.model_dump_json().encode()).hexdigest()
+    return f"approve-{decision.node_id}-{digest[:24]}"
 
 
 def _not_waiting(node_id: str, reason: str) -> BadRequest:
@@ -113,6 +126,7 @@ def _unavailable(execution: Execution) -> ServiceUnavailable:
         extra={"execution_id": execution.id},
     )
     return ServiceUnavailable(
-        "The decision could not be delivered to the execution",
+        "No worker took the decision in time; it may still be delivered. "
+        "Send the same decision again to learn its outcome",
         code="TEMPORAL_UNAVAILABLE",
     )
