@@ -223,9 +223,10 @@ class ExecutionWorkflow:
         )
         state = self._state.nodes[node.id]
         state.started_at = workflow.now()
-        self._log("node_started", f"node {node.id} started", node_id=node.id)
         while True:
             state.attempts += 1
+            if state.attempts == 1:
+                self._log("node_started", f"node {node.id} started", node_id=node.id)
             try:
                 result = await self._attempt(node)
             except NodeFailure as failure:
