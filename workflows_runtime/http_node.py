@@ -33,8 +33,11 @@ DEFAULT_HTTP_TIMEOUT_SECONDS = 30.0
 # The activity's own deadline leaves room for the request's timeout to fire first, so a
 # slow peer reports HttpTimeout rather than an opaque activity timeout.
 HTTP_ACTIVITY_GRACE = timedelta(seconds=5)
-# Short, so a lost worker is noticed fast and cancellation reaches a request in flight.
-HTTP_HEARTBEAT_TIMEOUT = timedelta(seconds=2)
+# A lost worker is noticed within this long. Not shorter: a worker whose event loop
+# is busy for a few seconds under load must not have its requests failed under it.
+# Cancellation still arrives within about a second, because the worker sends the
+# activity's heartbeats that often (see worker.py).
+HTTP_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
 async def run_http(node: Node, scope: Scope) -> NodeResult:

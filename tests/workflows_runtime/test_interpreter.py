@@ -143,9 +143,11 @@ async def test_a_linear_chain_runs_inline_and_returns_the_end_output(run: Run) -
         ["start", "double", "done"], "completed"
     )
     events = await event_types(handle)
-    # Pure nodes need no activity and no timer: the only activity is the final record.
-    assert events.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 1
+    # Pure nodes need no activity and no timer; the final record is a local activity,
+    # so the whole execution schedules nothing through the server.
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in events
     assert EventType.EVENT_TYPE_TIMER_STARTED not in events
+    assert events.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1
 
 
 async def test_a_condition_takes_one_branch_and_skips_the_dead_path(run: Run) -> None:
