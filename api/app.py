@@ -1,20 +1,21 @@
 """The FastAPI application: routers, the error envelope, and per-process resources."""
 
 import logging
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from api.db.session import create_engine, session_factory
 from api.errors import ErrorEnvelope, install_error_handlers
+from api.observability import RequestObservability, configure_logging
 from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.routes import (
     approvals,
     auth,
     definitions,
     executions,
+    operations,
     templates,
     workflows,
 )
@@ -34,6 +35,7 @@ _ERROR_RESPONSES = {
         422: "Validation error",
         429: "Rate limit exceeded",
         500: "Internal server error",
+        503: "Database or Temporal unavailable",
     }.items()
 }
 
@@ -47,9 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
-        app.state.temporal = TemporalGateway(
-            settings.temporal_address, settings.temporal_namespace
-        )
+        app.state.temporal = TemporalGateway(settings)
         await seed_starter_templates(app.state.sessions)
         logger.info("API started (database %s)", engine.url.render_as_string())
         yield
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Added before the request id, so a 429 carries one too.
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
-    app.middleware("http")(_request_id)
+    app.add_middleware(RequestObservability)
     # `definitions` first: its /api/workflows/validate must not read as a workflow id.
     for router in (
         auth.router,
@@ -76,25 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         templates.router,
     ):
         app.include_router(router)
-
-    @app.get("/health", tags=["operations"])
-    async def health() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
+    app.include_router(operations.router)
 
     return app
 
 
-async def _request_id(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    request_id = request.headers.get("X-Request-ID") or str(uuid.uuid4())
-    request.state.request_id = request_id
-    response = await call_next(request)
-    response.headers["X-Request-ID"] = request_id
-    return response
-
-
 def app_factory() -> FastAPI:
     """Entry point for `uvicorn --factory api.app:app_factory`."""
-    return create_app()
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

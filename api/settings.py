@@ -30,6 +30,18 @@ class Settings(BaseSettings):
     http_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # How long the API waits on Temporal for a running execution's live state.
     temporal_rpc_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Temporal Cloud or a TLS-secured cluster: mTLS files, or an API key.
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_api_key: str | None = None
+    # Operations: log shape (json by default in production), worker metrics, drain.
+    log_format: Literal["text", "json"] | None = None
+    log_level: str = "INFO"
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    worker_metrics_host: str = "0.0.0.0"
+    worker_shutdown_seconds: float = Field(default=30.0, ge=0)
+    worker_workflow_task_slots: int = Field(default=4, gt=0)
     # Requests per user (per client address before login); 0 turns a limit off.
     rate_limit_per_minute: int = Field(default=100, ge=0)
     rate_limit_per_hour: int = Field(default=1000, ge=0)
@@ -52,6 +64,19 @@ class Settings(BaseSettings):
                 f"{MIN_SECRET_LENGTH} characters outside development"
             )
         return self
+
+    @model_validator(mode="after")
+    def _require_tls_pair(self) -> "Settings":
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together")
+        return self
+
+    @property
+    def effective_log_format(self) -> Literal["text", "json"]:
+        """LOG_FORMAT, else json in production and text elsewhere."""
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment == "production" else "text"
 
     @property
     def is_sqlite(self) -> bool:

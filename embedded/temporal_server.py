@@ -8,13 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# Search attributes the API sets on every execution so operators can filter in the Web
-# UI.
-SEARCH_ATTRIBUTES = {
-    "OwnerId": "Keyword",
-    "AuterityWorkflowId": "Keyword",
-    "AuterityWorkflowVersion": "Int",
-}
+from api.temporal import SEARCH_ATTRIBUTES
 
 # The dev server's transfer queue polls at 200 RPS by default, which adds ~50 ms to
 # every activity hand-off; raising it is the single largest latency win on the embedded

@@ -6,7 +6,8 @@ Routes:
 - `GET /status/{code}` answers that status with a JSON body `{"status": code}`.
 - `GET /slow?seconds=N` answers after N seconds (for cancellation tests).
 - `GET /text` answers plain text.
-- `GET /count/{key}` counts calls per key, `GET /count/{key}?read=1` reads the count.
+- `GET /count/{key}` counts calls per key, `GET /count/{key}?read=1` reads the count;
+  `?seconds=N` answers N seconds after counting (a call that is cut short still counts).
 - `GET /flaky/{key}?fail=N&status=S` fails with status S (default 503) the first N calls
   for that key, then answers `{"calls": n}`.
 """
@@ -75,7 +76,8 @@ def start_http_peer() -> HttpPeer:
             elif head == "text":
                 self._send(200, b"plain text", "text/plain")
             elif head == "count" and len(segments) == 2:
-                self._count(segments[1], read=bool(query.get("read")))
+                seconds = float(query.get("seconds", "0"))
+                self._count(segments[1], bool(query.get("read")), seconds)
             elif head == "flaky" and len(segments) == 2:
                 self._flaky(segments[1], query)
             else:
@@ -95,11 +97,12 @@ def start_http_peer() -> HttpPeer:
                 "body": body,
             }
 
-        def _count(self, key: str, read: bool) -> None:
+        def _count(self, key: str, read: bool, seconds: float) -> None:
             with lock:
                 if not read:
                     counts[key] += 1
                 value = counts[key]
+            time.sleep(seconds)
             self._send_json(200, {"key": key, "count": value})
 
         def _flaky(self, key: str, query: dict[str, str]) -> None:

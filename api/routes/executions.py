@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, status
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError
 
 from api.db.models import Execution, ExecutionLog, new_id
@@ -17,7 +18,7 @@ from api.routes.workflows import load_workflow
 from api.schemas import Envelope
 from api.schemas.executions import ExecutionCreate, ExecutionLogs, ExecutionRead
 from api.settings import Settings
-from api.temporal import TemporalGateway
+from api.temporal import TemporalGateway, execution_workflow_id
 from api.workflow_references import pin_workflows
 from workflows_runtime.definition import check_input
 from workflows_runtime.models import (
@@ -79,7 +80,7 @@ async def execute_workflow(
         input=body.input,
         created_at=datetime.now(UTC),
     )
-    execution.temporal_workflow_id = f"execution-{execution.id}"
+    execution.temporal_workflow_id = execution_workflow_id(workflow.name, execution.id)
     db.add(execution)
     await db.commit()
 
@@ -93,7 +94,8 @@ async def execute_workflow(
         started_at=execution.created_at,
         workflows=pinned,
     )
-    await _start(client, settings, execution, params, db)
+    attributes = await temporal.search_attributes(user.id, workflow.id, version.version)
+    await _start(client, settings, execution, params, db, attributes)
     return Envelope(data=execution_read(execution), message="Execution started")
 
 
@@ -103,6 +105,7 @@ async def _start(
     execution: Execution,
     params: ExecutionParams,
     db: DbSession,
+    search_attributes: TypedSearchAttributes,
 ) -> None:
     try:
         await temporal.start_workflow(
@@ -116,6 +119,7 @@ async def _start(
                 "workflow_id": execution.workflow_id,
                 "workflow_version": execution.workflow_version,
             },
+            search_attributes=search_attributes,
             rpc_timeout=timedelta(seconds=settings.temporal_rpc_timeout_seconds * 3),
         )
     except RPCError as exc:
