@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres test-redis worker api migrate lint clean
+.PHONY: run test test-postgres test-scaleout test-redis worker api migrate lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: $(STAMP)
 test-postgres: $(STAMP)
 	TEST_POSTGRES_URL=$${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} \
 		$(PY) -m pytest -m database $(PYTEST_ARGS)
+
+## Two APIs and two workers as processes on PostgreSQL and Redis, 200 executions.
+test-scaleout: $(STAMP)
+	TEST_POSTGRES_URL=$${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+		$(PY) -m pytest -m scaleout $(PYTEST_ARGS)
 
 ## The tests that need Redis (two API processes sharing one rate-limit budget).
 test-redis: $(STAMP)
