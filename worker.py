@@ -46,6 +46,11 @@ def build_worker(
         # Workflow tasks run on threads that share the GIL with the event loop; a few
         # keep activity heartbeats on time when hundreds of executions arrive at once.
         max_concurrent_workflow_tasks=settings.worker_workflow_task_slots,
+        # http activities heartbeat every second; sending each one (rather than the
+        # default 80% of the heartbeat timeout) lets a cancellation reach a request in
+        # flight within about a second.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
+        default_heartbeat_throttle_interval=timedelta(seconds=1),
     )
 
 
