@@ -79,26 +79,37 @@ def bench_settings(database_url: str, temporal_address: str) -> Settings:
 
 
 def http_chain(url: str, calls: int, pure: int = 0) -> dict[str, Any]:
-    """start -> `calls` http nodes -> `pure` transform/condition nodes -> end."""
+    """start -> `calls` http nodes -> `pure` transform/condition/switch nodes -> end."""
     nodes: list[dict[str, Any]] = [{"id": "start", "type": "start", "data": {}}]
     for index in range(calls):
         data = {"url": f"{url}/n{index}"}
         nodes.append({"id": f"call{index}", "type": "http", "data": data})
     for index in range(pure):
-        if index % 2:
-            data = {"expression": "steps.call0.output.body.ok"}
-            nodes.append({"id": f"check{index}", "type": "condition", "data": data})
-        else:
-            data = {"output": {"ok": "${steps.call0.output.body.ok}", "n": index}}
-            nodes.append({"id": f"shape{index}", "type": "transform", "data": data})
+        nodes.append(_pure_node(index))
     nodes.append({"id": "end", "type": "end", "data": {"output": {"done": True}}})
     edges = [
-        {"source": source["id"], "target": target["id"]}
-        # A condition passes on its "true" edge.
-        | ({"branch": "true"} if source["type"] == "condition" else {})
+        {"source": source["id"], "target": target["id"]} | _passing_branch(source)
         for source, target in zip(nodes, nodes[1:], strict=False)
     ]
     return {"nodes": nodes, "edges": edges}
+
+
+def _pure_node(index: int) -> dict[str, Any]:
+    kind = ("transform", "condition", "switch")[index % 3]
+    if kind == "condition":
+        data: dict[str, Any] = {"expression": "steps.call0.output.body.ok"}
+    elif kind == "switch":
+        data = {"expression": "steps.call0.output.status"}
+    else:
+        data = {"output": {"ok": "${steps.call0.output.body.ok}", "n": index}}
+    return {"id": f"{kind}{index}", "type": kind, "data": data}
+
+
+def _passing_branch(source: dict[str, Any]) -> dict[str, str]:
+    # A condition passes on its "true" edge, a switch on the peer's status, 200.
+    return {"condition": {"branch": "true"}, "switch": {"branch": "200"}}.get(
+        source["type"], {}
+    )
 
 
 @dataclass

@@ -7,6 +7,11 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from workflows_runtime.http_node import (
+        DEFAULT_HTTP_TIMEOUT_SECONDS,
+        HTTP_ACTIVITY_GRACE,
+        HTTP_HEARTBEAT_TIMEOUT,
+    )
     from workflows_runtime.models import (
         SEND_HTTP_REQUEST_ACTIVITY,
         HttpRequest,
@@ -24,8 +29,9 @@ class HandWrittenChainWorkflow:
                 SEND_HTTP_REQUEST_ACTIVITY,
                 HttpRequest(url=url),
                 result_type=HttpResponse,
-                start_to_close_timeout=timedelta(seconds=35),
-                heartbeat_timeout=timedelta(seconds=2),
+                start_to_close_timeout=timedelta(seconds=DEFAULT_HTTP_TIMEOUT_SECONDS)
+                + HTTP_ACTIVITY_GRACE,
+                heartbeat_timeout=HTTP_HEARTBEAT_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_attempts=1),
             )
             statuses.append(response.status)

@@ -1,6 +1,6 @@
 """Writing an execution's final record: shared by the worker's activity and the API."""
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.models import Execution, ExecutionLog
@@ -36,19 +36,28 @@ async def save_execution_record(db: AsyncSession, record: ExecutionRecord) -> bo
         delete(ExecutionLog).where(ExecutionLog.execution_id == record.execution_id)
     )
     if record.logs:
-        db.add_all(
-            ExecutionLog(
-                execution_id=record.execution_id,
-                seq=seq,
-                timestamp=entry.timestamp,
-                level=entry.level,
-                event=entry.event,
-                node_id=entry.node_id,
-                attempt=entry.attempt,
-                message=entry.message,
-                details=entry.details,
-            )
-            for seq, entry in enumerate(record.logs)
+        # One executemany through Core: the ORM's per-object bookkeeping cost more
+        # than the write itself for executions with many nodes.
+        await db.execute(
+            insert(ExecutionLog),
+            [
+                {
+                    "execution_id": record.execution_id,
+                    "seq": seq,
+                    **entry.model_dump(
+                        include={
+                            "timestamp",
+                            "level",
+                            "event",
+                            "node_id",
+                            "attempt",
+                            "message",
+                            "details",
+                        }
+                    ),
+                }
+                for seq, entry in enumerate(record.logs)
+            ],
         )
     await db.commit()
     return True
