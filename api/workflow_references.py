@@ -9,10 +9,9 @@ reach itself through its children.
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.models import Workflow, WorkflowVersion
+from api.db.queries import current_workflow_version
 from api.errors import ValidationFailed
 from workflows_runtime.definition import Definition, Problem
 from workflows_runtime.diagnostics import referenced_workflows
@@ -78,24 +77,11 @@ def _references(raw: dict[str, Any]) -> list[tuple[Any, str]]:
 async def _current_version(
     db: AsyncSession, owner_id: str, workflow_id: str
 ) -> PinnedWorkflow | None:
-    row = (
-        await db.execute(
-            select(WorkflowVersion.version, WorkflowVersion.definition)
-            .join(
-                Workflow,
-                (WorkflowVersion.workflow_id == Workflow.id)
-                & (WorkflowVersion.version == Workflow.current_version),
-            )
-            .where(
-                Workflow.id == workflow_id,
-                Workflow.owner_id == owner_id,
-                Workflow.deleted_at.is_(None),
-            )
-        )
-    ).first()
+    row = (await db.execute(current_workflow_version(workflow_id, owner_id))).first()
     if row is None:
         return None
-    return PinnedWorkflow(version=row.version, definition=row.definition)
+    version = row.WorkflowVersion
+    return PinnedWorkflow(version=version.version, definition=version.definition)
 
 
 def _not_found(node_id: str, target: str) -> Problem:

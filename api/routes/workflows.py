@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import Select, func, select, update
 
 from api.db.models import Workflow, WorkflowVersion
+from api.db.queries import current_workflow_version
 from api.deps import CurrentUser, DbSession
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.pagination import PageQuery, fetch_page
@@ -206,21 +207,7 @@ async def load_workflow(
     db: DbSession, workflow_id: str, owner_id: str
 ) -> tuple[Workflow, WorkflowVersion]:
     """The owner's live workflow and its current version; 404 for anyone else's."""
-    row = (
-        await db.execute(
-            select(Workflow, WorkflowVersion)
-            .join(
-                WorkflowVersion,
-                (WorkflowVersion.workflow_id == Workflow.id)
-                & (WorkflowVersion.version == Workflow.current_version),
-            )
-            .where(
-                Workflow.id == workflow_id,
-                Workflow.owner_id == owner_id,
-                Workflow.deleted_at.is_(None),
-            )
-        )
-    ).first()
+    row = (await db.execute(current_workflow_version(workflow_id, owner_id))).first()
     if row is None:
         raise NotFound("Workflow not found")
     return row.Workflow, row.WorkflowVersion

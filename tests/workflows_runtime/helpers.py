@@ -77,9 +77,11 @@ class Runner:
 
 
 @asynccontextmanager
-async def running(client: Client, task_queue: str) -> AsyncIterator[Runner]:
+async def running(
+    client: Client, task_queue: str, runner: Runner | None = None
+) -> AsyncIterator[Runner]:
     """A worker for `ExecutionWorkflow` whose records are kept in memory."""
-    runner = Runner(client, task_queue)
+    runner = runner or Runner(client, task_queue)
 
     @activity.defn(name=RECORD_EXECUTION_ACTIVITY)
     async def record_execution(record: ExecutionRecord) -> None:

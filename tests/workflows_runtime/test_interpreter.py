@@ -1,12 +1,8 @@
-import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
-from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
@@ -15,14 +11,12 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.exceptions import ApplicationError, CancelledError
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
-from activities.http import HttpActivities
 from tests.http_peer import HttpPeer
+from tests.workflows_runtime.helpers import Runner, edge, eventually, node, running
 from workflows_runtime.interpreter import ExecutionWorkflow
 from workflows_runtime.models import (
-    RECORD_EXECUTION_ACTIVITY,
-    ExecutionParams,
     ExecutionRecord,
     ExecutionState,
 )
@@ -30,36 +24,17 @@ from workflows_runtime.models import (
 FAST_RETRY = {"initial_interval_seconds": 0.05, "max_interval_seconds": 0.1}
 
 
-class Run:
-    """One test's worker, the records it persisted and a way to start executions."""
+class Run(Runner):
+    """A runner that also knows the test's HTTP peer."""
 
     def __init__(self, client: Client, task_queue: str, peer: HttpPeer) -> None:
-        self.client = client
-        self.task_queue = task_queue
+        super().__init__(client, task_queue)
         self.peer = peer
-        self.records: list[ExecutionRecord] = []
 
-    async def start(
-        self, definition: dict[str, Any], input: Any = None
-    ) -> WorkflowHandle:
-        execution_id = str(uuid.uuid4())
-        params = ExecutionParams(
-            execution_id=execution_id,
-            workflow_id="wf-1",
-            workflow_version=3,
-            owner_id="owner-1",
-            definition=definition,
-            input=input,
-            started_at=datetime.now(UTC),
-        )
-        return await self.client.start_workflow(
-            ExecutionWorkflow.run,
-            params,
-            id=f"exec-{execution_id}",
-            task_queue=self.task_queue,
-        )
-
-    async def record(self) -> ExecutionRecord:
+    async def record(self, execution: WorkflowHandle | None = None) -> ExecutionRecord:
+        """The record of `execution`, or of the latest execution to be recorded."""
+        if execution is not None:
+            return await super().record(execution)
         await eventually(lambda: bool(self.records))
         return self.records[-1]
 
@@ -69,42 +44,8 @@ async def run(
     temporal_client: Client, task_queue: str, http_peer: HttpPeer
 ) -> AsyncIterator[Run]:
     current = Run(temporal_client, task_queue, http_peer)
-
-    @activity.defn(name=RECORD_EXECUTION_ACTIVITY)
-    async def record_execution(record: ExecutionRecord) -> None:
-        current.records.append(record)
-
-    http = HttpActivities(["127.0.0.1"])
-    async with Worker(
-        temporal_client,
-        task_queue=task_queue,
-        workflows=[ExecutionWorkflow],
-        activities=[http.send_http_request, record_execution],
-    ):
+    async with running(temporal_client, task_queue, current):
         yield current
-    await http.aclose()
-
-
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], timeout: float = 10
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        outcome = check()
-        if isinstance(outcome, Awaitable):
-            outcome = await outcome
-        if outcome:
-            return
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        await asyncio.sleep(0.05)
-
-
-def node(node_id: str, type: str, **data: Any) -> dict[str, Any]:
-    return {"id": node_id, "type": type, "data": data}
-
-
-def edge(source: str, target: str, branch: str | None = None) -> dict[str, Any]:
-    return {"source": source, "target": target, "branch": branch}
 
 
 async def replays_deterministically(handle: WorkflowHandle, client: Client) -> None:
