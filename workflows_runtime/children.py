@@ -17,9 +17,10 @@ from temporalio.exceptions import (
     is_cancelled_exception,
 )
 
-from workflows_runtime.definition import Node, check_input
+from workflows_runtime.definition import Node
 from workflows_runtime.errors import NodeFailure
 from workflows_runtime.expressions import render, to_text
+from workflows_runtime.inputs import check_input
 from workflows_runtime.limits import MAX_FOREACH_ITEMS
 from workflows_runtime.models import (
     EXECUTION_WORKFLOW,

@@ -1,4 +1,4 @@
-"""The workflow definition: its models, its validation and the check of execution input.
+"""The workflow definition: its models and its validation.
 
 `validate_definition` is what the API runs before saving a definition; it reports
 every problem at once so a visual builder can mark them all. The interpreter runs it
@@ -8,18 +8,15 @@ cleanly.
 
 from typing import Any, TypeVar
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workflows_runtime.expressions import check_templates
 from workflows_runtime.limits import (
     MAX_DEFINITION_BYTES,
-    MAX_INPUT_BYTES,
     MAX_NODES,
     json_size,
     kilobytes,
 )
-from workflows_runtime.node_checks import schema_validator
 from workflows_runtime.node_types import (
     ERROR_BRANCH,
     NODE_TYPES,
@@ -86,47 +83,6 @@ def validate_definition(raw: Any) -> list[Problem]:
     return problems
 
 
-def check_input(definition: Definition | dict[str, Any], value: Any) -> list[Problem]:
-    """Problems of an execution input: its size, then the start `input_schema`."""
-    try:
-        size = json_size(value)
-    except (TypeError, ValueError) as error:
-        return [Problem(code="invalid_input", message=f"input is not JSON: {error}")]
-    if size > MAX_INPUT_BYTES:
-        message = (
-            f"input is {size} bytes; the limit for an execution input "
-            f"is {kilobytes(MAX_INPUT_BYTES)}"
-        )
-        return [Problem(code="input_too_large", message=message, path="input")]
-    if isinstance(definition, dict):
-        definition = Definition.model_validate(definition)
-    start = next((n for n in definition.nodes if n.type == "start"), None)
-    if start is None or start.data.get("input_schema") is None:
-        return []
-    return _check_against_schema(start, value)
-
-
-def _check_against_schema(start: Node, value: Any) -> list[Problem]:
-    try:
-        validator = schema_validator(start.data["input_schema"])
-        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
-    except jsonschema.SchemaError as error:
-        message = f"input_schema is not a valid JSON Schema: {error.message}"
-        return [Problem(code="invalid_input_schema", message=message, node_id=start.id)]
-    except Exception as error:  # an unresolvable $ref surfaces only while validating
-        message = f"input_schema could not be applied: {error}"
-        return [Problem(code="invalid_input_schema", message=message, node_id=start.id)]
-    return [
-        Problem(
-            code="invalid_input",
-            message=f"{_json_path('input', error.absolute_path)}: {error.message}",
-            node_id=start.id,
-            path=_json_path("input", error.absolute_path),
-        )
-        for error in errors
-    ]
-
-
 def _check_size(raw: Any) -> list[Problem]:
     try:
         size = json_size(raw)
@@ -166,7 +122,7 @@ def _shape_problems(
     node_id = item.get("id") if key == "nodes" and isinstance(item, dict) else None
     problems = []
     for detail in error.errors():
-        path = _json_path(f"{key}[{index}]", detail["loc"])
+        path = json_path(f"{key}[{index}]", detail["loc"])
         problems.append(
             Problem(
                 code="invalid_shape",
@@ -264,10 +220,10 @@ def _check_retry(index: int, node: Node) -> list[Problem]:
         return [
             _node_problem(
                 "invalid_setting",
-                f"{_json_path('retry', detail['loc'])}: {detail['msg']}",
+                f"{json_path('retry', detail['loc'])}: {detail['msg']}",
                 node,
                 index,
-                _json_path("retry", detail["loc"]),
+                json_path("retry", detail["loc"]),
             )
             for detail in error.errors()
         ]
@@ -443,7 +399,7 @@ def _is_positive_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def _json_path(prefix: str, loc: Any) -> str:
+def json_path(prefix: str, loc: Any) -> str:
     path = prefix
     for part in loc:
         if isinstance(part, int):

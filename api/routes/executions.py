@@ -20,7 +20,7 @@ from api.schemas.executions import ExecutionCreate, ExecutionLogs, ExecutionRead
 from api.settings import Settings
 from api.temporal import TemporalGateway, execution_workflow_id
 from api.workflow_references import pin_workflows
-from workflows_runtime.definition import check_input
+from workflows_runtime.inputs import check_input
 from workflows_runtime.models import (
     FINAL_STATUSES,
     STATE_QUERY,

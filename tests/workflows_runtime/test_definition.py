@@ -2,7 +2,8 @@ from typing import Any
 
 import pytest
 
-from workflows_runtime.definition import Problem, check_input, validate_definition
+from workflows_runtime.definition import Problem, validate_definition
+from workflows_runtime.inputs import check_input
 from workflows_runtime.limits import MAX_NODES
 
 
