@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from workflows_runtime.expressions import check_templates
 from workflows_runtime.limits import (
     MAX_DEFINITION_BYTES,
+    MAX_DURATION_SECONDS,
     MAX_NODES,
     json_size,
     kilobytes,
@@ -200,8 +201,11 @@ def _check_common_settings(index: int, node: Node) -> list[Problem]:
     if "retry" in node.data:
         problems += _check_retry(index, node)
     timeout = node.data.get("timeout_seconds")
-    if "timeout_seconds" in node.data and not _is_positive_number(timeout):
-        message = "timeout_seconds must be a number greater than 0"
+    if "timeout_seconds" in node.data and not _is_duration(timeout):
+        message = (
+            "timeout_seconds must be a number greater than 0 and at most "
+            f"{MAX_DURATION_SECONDS} (ten years)"
+        )
         problems.append(
             _node_problem("invalid_setting", message, node, index, "timeout_seconds")
         )
@@ -395,8 +399,12 @@ def _node_problem(
     return Problem(code=code, message=message, node_id=node.id, path=path)
 
 
-def _is_positive_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+def _is_duration(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0 < value <= MAX_DURATION_SECONDS
+    )
 
 
 def json_path(prefix: str, loc: Any) -> str:

@@ -7,6 +7,10 @@ MAX_DEFINITION_BYTES = 256 * 1024
 MAX_INPUT_BYTES = 256 * 1024
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_FOREACH_ITEMS = 1000
+# The longest any duration setting may be (timeouts, delays, retry intervals): ten
+# years. Past it a timer no longer fits Temporal's duration type, and no real wait
+# is that long.
+MAX_DURATION_SECONDS = 10 * 365 * 24 * 3600
 # Children of one `foreach` running at once; more would flood the task queue.
 MAX_FOREACH_CONCURRENCY = 100
 

@@ -14,7 +14,7 @@ from jsonschema.protocols import Validator
 
 from workflows_runtime.errors import ExpressionError
 from workflows_runtime.expressions import compile_expression, parse_template
-from workflows_runtime.limits import MAX_FOREACH_CONCURRENCY
+from workflows_runtime.limits import MAX_DURATION_SECONDS, MAX_FOREACH_CONCURRENCY
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
@@ -95,7 +95,9 @@ def check_delay(data: dict[str, Any]) -> list[SettingProblem]:
     if has_seconds == has_until:
         return [_missing("delay needs data.seconds or data.until, not both", "seconds")]
     if has_seconds and not _is_template_or(data["seconds"], _is_non_negative):
-        return [_invalid("seconds", "seconds must be a number of 0 or more")]
+        limit = f"{MAX_DURATION_SECONDS} (ten years)"
+        message = f"seconds must be a number from 0 to {limit}"
+        return [_invalid("seconds", message)]
     if has_until and not _is_template_or(data["until"], _is_instant):
         message = "until must be an ISO 8601 date-time, e.g. 2030-01-31T09:00:00Z"
         return [_invalid("until", message)]
@@ -162,7 +164,11 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_non_negative(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0 <= value <= MAX_DURATION_SECONDS
+    )
 
 
 def _is_instant(value: Any) -> bool:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workflows_runtime import node_checks as checks
 from workflows_runtime.errors import NodeFailure
+from workflows_runtime.limits import MAX_DURATION_SECONDS
 from workflows_runtime.node_checks import SettingsCheck
 
 # Settings every node takes; none of them is a template.
@@ -25,9 +26,10 @@ class RetrySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_attempts: int = Field(default=1, ge=1, le=100)
-    initial_interval_seconds: float = Field(default=1.0, gt=0)
-    backoff_coefficient: float = Field(default=2.0, ge=1)
-    max_interval_seconds: float = Field(default=30.0, gt=0)
+    initial_interval_seconds: float = Field(default=1.0, gt=0, le=MAX_DURATION_SECONDS)
+    # Bounded so that growing the interval over 100 attempts stays a finite number.
+    backoff_coefficient: float = Field(default=2.0, ge=1, le=100)
+    max_interval_seconds: float = Field(default=30.0, gt=0, le=MAX_DURATION_SECONDS)
     non_retryable_errors: list[str] = Field(default_factory=list)
     # An `http` answer with one of these statuses is retried even though it is a 4xx.
     retry_on_status: list[int] = Field(default_factory=list)

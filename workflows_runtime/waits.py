@@ -11,6 +11,7 @@ from temporalio import workflow
 from workflows_runtime.definition import Node
 from workflows_runtime.errors import NodeFailure
 from workflows_runtime.expressions import render, to_text
+from workflows_runtime.limits import MAX_DURATION_SECONDS
 from workflows_runtime.models import ApprovalOutput
 from workflows_runtime.node_checks import parse_instant
 from workflows_runtime.scope import NodeResult, Scope
@@ -32,10 +33,18 @@ def _delay_seconds(node: Node, scope: Scope) -> float:
         except (TypeError, ValueError):
             message = f"until must be an ISO 8601 date-time; got {to_text(until)}"
             raise NodeFailure("InvalidSetting", message, non_retryable=True) from None
-        return max(0.0, (moment - workflow.now()).total_seconds())
-    seconds: Any = render(node.data.get("seconds"), scope.context)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        message = f"seconds must be a number of 0 or more; got {to_text(seconds)}"
+        seconds: Any = max(0.0, (moment - workflow.now()).total_seconds())
+    else:
+        seconds = render(node.data.get("seconds"), scope.context)
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 <= seconds <= MAX_DURATION_SECONDS
+    ):
+        message = (
+            f"the delay must be from 0 to {MAX_DURATION_SECONDS} seconds (ten years); "
+            f"got {to_text(seconds)}"
+        )
         raise NodeFailure("InvalidSetting", message, non_retryable=True)
     return seconds
 

@@ -4,7 +4,7 @@ import pytest
 
 from workflows_runtime.definition import Problem, validate_definition
 from workflows_runtime.inputs import check_input
-from workflows_runtime.limits import MAX_NODES
+from workflows_runtime.limits import MAX_DURATION_SECONDS, MAX_NODES
 
 
 def node(node_id: str, type: str = "transform", **data: Any) -> dict[str, Any]:
@@ -153,10 +153,31 @@ def test_retry_settings_are_checked(retry: dict[str, Any], field: str) -> None:
     )
 
 
-@pytest.mark.parametrize("timeout", [0, -1, "5", True])
-def test_timeout_must_be_a_positive_number(timeout: Any) -> None:
+@pytest.mark.parametrize("timeout", [0, -1, "5", True, 1e300, MAX_DURATION_SECONDS + 1])
+def test_timeout_must_be_a_positive_number_of_at_most_ten_years(timeout: Any) -> None:
     problem = only(validate_definition(definition(node("a", timeout_seconds=timeout))))
     assert problem.path == "nodes[0].data.timeout_seconds"
+
+
+@pytest.mark.parametrize(
+    "retry, field",
+    [
+        ({"initial_interval_seconds": 1e300}, "initial_interval_seconds"),
+        ({"max_interval_seconds": 1e300}, "max_interval_seconds"),
+        ({"backoff_coefficient": 1e300}, "backoff_coefficient"),
+    ],
+)
+def test_retry_intervals_are_bounded(retry: dict[str, Any], field: str) -> None:
+    problem = only(validate_definition(definition(node("a", retry=retry))))
+    assert problem.path == f"nodes[0].data.retry.{field}"
+
+
+@pytest.mark.parametrize("seconds", [1e308, MAX_DURATION_SECONDS + 1, -1])
+def test_a_delay_longer_than_ten_years_is_refused(seconds: float) -> None:
+    delay = {"id": "d", "type": "delay", "data": {"seconds": seconds}}
+    problem = only(validate_definition({"nodes": [delay], "edges": []}))
+    assert problem.path == "nodes[0].data.seconds"
+    assert "ten years" in problem.message
 
 
 def test_on_error_is_fail_or_continue() -> None:

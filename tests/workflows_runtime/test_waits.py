@@ -67,6 +67,26 @@ async def test_a_delay_until_a_past_instant_does_not_sleep(runner: Runner) -> No
     assert await handle.result() == {"nap": {"slept_seconds": 0.0}}
 
 
+@pytest.mark.parametrize(
+    "settings, input",
+    [
+        ({"seconds": "${input.s}"}, {"s": 1e308}),
+        ({"until": "${input.at}"}, {"at": "9999-01-01T00:00:00Z"}),
+    ],
+    ids=["seconds", "until"],
+)
+async def test_a_delay_of_more_than_ten_years_fails_the_node(
+    runner: Runner, settings: dict, input: dict
+) -> None:
+    handle = await runner.start({"nodes": [node("nap", "delay", **settings)]}, input)
+
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    error = (await runner.record(handle)).nodes["nap"].error
+    assert error is not None and error.type == "InvalidSetting"
+    assert "ten years" in error.message
+
+
 async def test_an_approval_takes_the_branch_of_the_decision(runner: Runner) -> None:
     handle = await runner.start(approval_flow(), {"order": "A1"})
     await eventually(lambda: waiting(handle, "ask"))
