@@ -10,6 +10,7 @@ Object keys are left as they are.
 
 import copy
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -74,6 +75,9 @@ def resolve_values(
 
 def value_error(parameter: TemplateParameter, value: Any) -> str | None:
     """Why `value` breaks the parameter's rules, or None when it does not."""
+    if _has_non_finite(value):
+        # JSON has no NaN or infinity: stored, they would turn into null or fail.
+        return "must hold only finite numbers, not NaN or infinity"
     validator = jsonschema.Draft202012Validator(json_schema(parameter))
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     return None if error is None else error.message
@@ -90,6 +94,16 @@ def json_schema(parameter: TemplateParameter) -> dict[str, Any]:
     if parameter.enum is not None:
         schema["enum"] = parameter.enum
     return schema
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(item) for item in value)
+    return False
 
 
 def _problem(name: str, message: str) -> dict[str, str]:

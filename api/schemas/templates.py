@@ -33,8 +33,8 @@ class TemplateParameter(BaseModel):
     required: bool = False
     default: Any = None
     description: str = Field(default="", max_length=2000)
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
     min_length: int | None = Field(default=None, ge=0)
     max_length: int | None = Field(default=None, ge=0)
     pattern: str | None = Field(default=None, max_length=1000)

@@ -1,3 +1,4 @@
+import json
 from typing import Any
 
 import pytest
@@ -153,6 +154,55 @@ async def test_instantiate_names_each_bad_parameter(service: Service) -> None:
         "parameters.tone",
         "parameters.nope",
     }
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e309"])
+async def test_instantiate_refuses_a_number_that_is_not_finite(
+    service: Service, number: str
+) -> None:
+    headers = await service.register_and_login()
+    template = await create_template(service, headers)
+
+    response = await service.client.post(
+        f"/api/templates/{template['id']}/instantiate",
+        content='{"name": "N", "parameters": {"greeting": "hi", "times": X}}'.replace(
+            "X", number
+        ),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    details = response.json()["error"]["details"]
+    assert [detail["field"] for detail in details] == ["parameters.times"]
+    assert "finite" in details[0]["message"]
+
+
+@pytest.mark.parametrize(
+    "parameter, field",
+    [
+        ({"name": "times", "type": "number", "default": "NaN"}, "parameters.0.default"),
+        ({"name": "times", "type": "array", "default": ["1e309"]}, "parameters.0"),
+        ({"name": "times", "type": "number", "min": "-Infinity"}, "body.parameters.0"),
+    ],
+)
+async def test_a_template_refuses_numbers_that_are_not_finite(
+    service: Service, parameter: dict[str, Any], field: str
+) -> None:
+    headers = await service.register_and_login()
+    # Written by hand: NaN and Infinity are not JSON, so no encoder sends them.
+    text = json.dumps(parameter).replace('"NaN"', "NaN")
+    text = text.replace('"1e309"', "1e309").replace('"-Infinity"', "-Infinity")
+    body = '{"name": "T", "definition": {"nodes": [], "edges": []}, "parameters": [P]}'
+
+    response = await service.client.post(
+        "/api/templates",
+        content=body.replace("P", text),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    fields = [detail["field"] for detail in response.json()["error"]["details"]]
+    assert any(f.startswith(field) for f in fields), fields
 
 
 async def test_instantiate_refuses_a_definition_that_comes_out_invalid(
