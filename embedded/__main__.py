@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from api.db.migrate import upgrade
@@ -23,12 +24,13 @@ UI_PORT = int(os.environ.get("TEMPORAL_UI_PORT", "8233"))
 
 
 def main() -> int:
+    stop_requested = _catch_stop_signals()
     settings = get_settings()
     upgrade(settings.database_url)
 
     temporal = _start_temporal(settings.temporal_address)
     children = [
-        _spawn([sys.executable, "worker.py"]),
+        _spawn([sys.executable, "-m", "worker"]),
         _spawn(
             [
                 sys.executable,
@@ -45,20 +47,25 @@ def main() -> int:
     ]
     _print_urls(temporal)
 
-    stopping = False
+    while not stop_requested() and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+
+    exit_code = 0 if stop_requested() else 1
+    _stop_all(children, temporal)
+    return exit_code
+
+
+def _catch_stop_signals() -> Callable[[], bool]:
+    """From the first moment, Ctrl-C and SIGTERM ask for an orderly stop."""
+    requested = False
 
     def request_stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        nonlocal requested
+        requested = True
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    while not stopping and all(child.poll() is None for child in children):
-        time.sleep(0.2)
-
-    exit_code = 0 if stopping else 1
-    _stop_all(children, temporal)
-    return exit_code
+    return lambda: requested
 
 
 def _start_temporal(address: str) -> DevServer | None:

@@ -97,7 +97,11 @@ def start_dev_server(
         args += ["--search-attribute", f"{name}={kind}"]
 
     output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
+    # Its own session: a terminal's Ctrl-C must not kill Temporal under a worker that
+    # is still draining; whoever started it stops it, last.
+    process = subprocess.Popen(
+        args, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+    )
     server = DevServer(
         process=process,
         address=f"127.0.0.1:{port}",
