@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 
 from api.schemas.templates import TemplateParameter
+from workflows_runtime.limits import json_size
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -45,6 +46,26 @@ def fill(tree: Any, values: dict[str, Any]) -> Any:
     if isinstance(tree, list):
         return [fill(item, values) for item in tree]
     return tree
+
+
+def filled_size(tree: Any, values: dict[str, Any]) -> int:
+    """Bytes of `fill(tree, values)` as compact JSON, counted without building it.
+
+    Each occurrence adds its value's size and takes away its placeholder's, so a
+    template repeating a placeholder cannot make a huge definition before the
+    definition limit is checked.
+    """
+    whole = {name: json_size(value) for name, value in values.items()}
+    inline = {name: json_size(_as_text(value)) - 2 for name, value in values.items()}
+    size = json_size(tree)
+    for text in _strings(tree):
+        match = PLACEHOLDER.fullmatch(text)
+        if match:
+            size += whole[match.group(1)] - json_size(text)
+            continue
+        for match in _finds(text):
+            size += inline[match.group(1)] - (json_size(match.group(0)) - 2)
+    return size
 
 
 def resolve_values(

@@ -10,7 +10,13 @@ from api.db.models import Template, User
 from api.deps import CurrentUser, DbSession
 from api.errors import Forbidden, NotFound, ValidationFailed
 from api.pagination import PageQuery, fetch_page
-from api.placeholders import fill, placeholders, resolve_values, value_error
+from api.placeholders import (
+    fill,
+    filled_size,
+    placeholders,
+    resolve_values,
+    value_error,
+)
 from api.routes.workflows import save_new_workflow, workflow_read
 from api.schemas import Envelope, Page
 from api.schemas.templates import (
@@ -23,6 +29,7 @@ from api.schemas.templates import (
 )
 from api.schemas.workflows import WorkflowCreate, WorkflowRead
 from workflows_runtime.definition import validate_definition
+from workflows_runtime.limits import MAX_DEFINITION_BYTES, kilobytes
 
 router = APIRouter(prefix="/api/templates", tags=["templates"])
 
@@ -130,6 +137,7 @@ async def instantiate_template(
     if problems:
         raise ValidationFailed("Invalid template parameters", details=problems)
 
+    _ensure_fits(template.definition, values)
     definition = fill(template.definition, values)
     problems = [
         p.model_dump(exclude_none=True) for p in validate_definition(definition)
@@ -197,6 +205,19 @@ def _ensure_consistent(
             problems.append(_problem(field, f"default of {parameter.name}: {error}"))
     if problems:
         raise ValidationFailed("The template is inconsistent", details=problems)
+
+
+def _ensure_fits(definition: dict[str, Any], values: dict[str, Any]) -> None:
+    size = filled_size(definition, values)
+    if size > MAX_DEFINITION_BYTES:
+        message = (
+            f"the workflow made from this template would be {size} bytes; the limit "
+            f"for a definition is {kilobytes(MAX_DEFINITION_BYTES)}"
+        )
+        raise ValidationFailed(
+            "The workflow made from this template is too large",
+            details=[{"code": "definition_too_large", "message": message}],
+        )
 
 
 def _problem(field: str, message: str) -> dict[str, str]:

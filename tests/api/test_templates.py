@@ -1,3 +1,4 @@
+import asyncio
 import json
 from typing import Any
 
@@ -203,6 +204,38 @@ async def test_a_template_refuses_numbers_that_are_not_finite(
     assert response.status_code == 422, response.text
     fields = [detail["field"] for detail in response.json()["error"]["details"]]
     assert any(f.startswith(field) for f in fields), fields
+
+
+async def test_instantiate_refuses_a_result_over_the_limit_without_building_it(
+    service: Service,
+) -> None:
+    headers = await service.register_and_login()
+    output = {"copies": ["{{p}}"] * 2000, "inline": "a {{p}} b"}
+    template = await create_template(
+        service,
+        headers,
+        parameters=[{"name": "p", "type": "string", "required": True}],
+        definition={
+            "nodes": [
+                {"id": "start", "type": "start", "data": {}},
+                {"id": "say", "type": "transform", "data": {"output": output}},
+            ],
+            "edges": [{"source": "start", "target": "say"}],
+        },
+    )
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    # Filled in, this would be about 2 GB.
+    response = await instantiate(service, headers, template["id"], p="x" * 1_000_000)
+
+    assert response.status_code == 422, response.text
+    assert loop.time() - started < 5
+    detail = response.json()["error"]["details"][0]
+    assert detail["code"] == "definition_too_large"
+    assert "256 KB" in detail["message"]
+    fits = await instantiate(service, headers, template["id"], p="x" * 100)
+    assert fits.status_code == 201, fits.text
 
 
 async def test_instantiate_refuses_a_definition_that_comes_out_invalid(
