@@ -29,7 +29,7 @@ from api.schemas.templates import (
 )
 from api.schemas.workflows import WorkflowCreate, WorkflowRead
 from workflows_runtime.definition import validate_definition
-from workflows_runtime.limits import MAX_DEFINITION_BYTES, kilobytes
+from workflows_runtime.limits import MAX_DEFINITION_BYTES, json_size, kilobytes
 
 router = APIRouter(prefix="/api/templates", tags=["templates"])
 
@@ -103,7 +103,10 @@ async def update_template(
     parameters = body.parameters
     if parameters is None:
         parameters = [TemplateParameter(**p) for p in template.parameters]
-    _ensure_consistent(changes.get("definition") or template.definition, parameters)
+    definition = body.definition
+    _ensure_consistent(
+        template.definition if definition is None else definition, parameters
+    )
 
     for field, value in changes.items():
         if value is not None:
@@ -189,7 +192,7 @@ async def _load_own(db: DbSession, template_id: str, user: User) -> Template:
 def _ensure_consistent(
     definition: dict[str, Any], parameters: list[TemplateParameter]
 ) -> None:
-    problems = []
+    problems = _shape_problems(definition)
     names = [parameter.name for parameter in parameters]
     for name in sorted({name for name in names if names.count(name) > 1}):
         problems.append(_problem("parameters", f"parameter {name} is declared twice"))
@@ -205,6 +208,30 @@ def _ensure_consistent(
             problems.append(_problem(field, f"default of {parameter.name}: {error}"))
     if problems:
         raise ValidationFailed("The template is inconsistent", details=problems)
+
+
+def _shape_problems(definition: dict[str, Any]) -> list[dict[str, str]]:
+    """What makes `definition` no definition at all, whatever its placeholders become.
+
+    The rest is validated on instantiate: a placeholder may stand where a typed value
+    goes, so only the filled-in definition can be checked in full.
+    """
+    problems = [
+        _problem(f"definition.{key}", f"{key} must be a list")
+        for key in ("nodes", "edges")
+        if not isinstance(definition.get(key), list)
+    ]
+    try:
+        size = json_size(definition)
+    except ValueError as error:
+        return [*problems, _problem("definition", f"definition is not JSON: {error}")]
+    if size > MAX_DEFINITION_BYTES:
+        message = (
+            f"definition is {size} bytes; the limit for a definition "
+            f"is {kilobytes(MAX_DEFINITION_BYTES)}"
+        )
+        problems.append(_problem("definition", message))
+    return problems
 
 
 def _ensure_fits(definition: dict[str, Any], values: dict[str, Any]) -> None:

@@ -288,6 +288,43 @@ async def test_an_inconsistent_template_is_refused(
     assert any(f.startswith(field) for f in fields), fields
 
 
+@pytest.mark.parametrize(
+    "definition, fields",
+    [
+        ({"nodes": "lol", "edges": 5}, {"definition.nodes", "definition.edges"}),
+        ({"edges": []}, {"definition.nodes"}),
+        (
+            {"nodes": [], "edges": [], "padding": "x" * (256 * 1024)},
+            {"definition"},
+        ),
+    ],
+)
+async def test_a_template_whose_definition_is_no_definition_is_refused_on_save(
+    service: Service, definition: dict[str, Any], fields: set[str]
+) -> None:
+    headers = await service.register_and_login()
+    template = await create_template(service, headers)
+
+    created = await service.client.post(
+        "/api/templates",
+        json={**GREETING, "parameters": [], "definition": definition},
+        headers=headers,
+    )
+    updated = await service.client.put(
+        f"/api/templates/{template['id']}",
+        json={"parameters": [], "definition": definition},
+        headers=headers,
+    )
+
+    for response in (created, updated):
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "VALIDATION_ERROR"
+        assert {detail["field"] for detail in error["details"]} == fields
+    read = await service.client.get(f"/api/templates/{template['id']}", headers=headers)
+    assert read.json()["data"]["definition"] == GREETING["definition"]
+
+
 async def test_others_see_public_templates_but_change_only_their_own(
     service: Service,
 ) -> None:
