@@ -71,5 +71,6 @@ def decode_token(
     except jwt.PyJWTError as exc:
         raise InvalidToken("token is invalid") from exc
     if claims.get("type") != expected_type:
-        raise InvalidToken(f"expected an {expected_type} token")
+        article = "an" if expected_type == "access" else "a"
+        raise InvalidToken(f"expected {article} {expected_type} token")
     return claims

@@ -79,8 +79,8 @@ def check_http(data: dict[str, Any]) -> list[SettingProblem]:
     ):
         allowed = ", ".join(sorted(HTTP_METHODS))
         problems.append(_invalid("method", f"method must be one of {allowed}"))
-    if data.get("url") is not None and not _is_template_or(data["url"], _is_text):
-        problems.append(_invalid("url", "url must be a string"))
+    if data.get("url") is not None and not _is_template_or(data["url"], _is_web_url):
+        problems.append(_invalid("url", "url must be an http:// or https:// URL"))
     for name in ("headers", "query"):
         if not _is_template_or(data.get(name, {}), lambda v: isinstance(v, dict)):
             problems.append(_invalid(name, f"{name} must be an object"))
@@ -157,6 +157,13 @@ def _is_template_or(value: Any, valid: Callable[[Any], bool]) -> bool:
 
 def _is_text(value: Any) -> bool:
     return isinstance(value, str)
+
+
+def _is_web_url(value: Any) -> bool:
+    # A URL that starts with an expression is checked when it is rendered instead.
+    return isinstance(value, str) and (
+        value.lower().startswith(("http://", "https://")) or value.startswith("${")
+    )
 
 
 def _is_int(value: Any) -> bool:

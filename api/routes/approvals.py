@@ -11,6 +11,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
+from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.db.models import Execution
@@ -95,7 +96,8 @@ async def _send(
         )
     except WorkflowUpdateFailedError as exc:
         # The workflow's validator refused it: the node is not waiting right now.
-        raise _not_waiting(decision.node_id, str(exc.cause)) from exc
+        reason = exc.cause.message if isinstance(exc.cause, FailureError) else exc
+        raise _not_waiting(decision.node_id, str(reason)) from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _not_waiting(decision.node_id, "the execution has ended") from exc

@@ -1,11 +1,12 @@
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 
 class ApprovalCreate(BaseModel):
     node_id: str = Field(min_length=1)
-    approved: bool
+    # Strict: "yes" or 1 is a client's mistake, not an approval.
+    approved: StrictBool
     comment: str | None = Field(default=None, max_length=5000)
 
 

@@ -76,6 +76,18 @@ async def test_a_second_decision_is_refused_as_not_waiting(service: Service) -> 
     assert late.json()["error"]["code"] == "NODE_NOT_WAITING"
 
 
+async def test_a_decision_must_be_a_boolean(service: Service) -> None:
+    headers = await service.register_and_login()
+    execution_id = await waiting_execution(service, headers)
+
+    response = await approve(service, headers, execution_id, approved="yes")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "body.approved"
+    refused = await approve(service, headers, execution_id, node_id="ship")
+    assert "NodeNotWaiting" not in refused.json()["error"]["message"]
+
+
 async def test_a_node_that_is_not_an_approval_is_not_waiting(
     service: Service,
 ) -> None:

@@ -127,6 +127,12 @@ def test_http_settings_are_checked() -> None:
     }
 
 
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://host/x", "example.com"])
+def test_an_http_url_must_be_http_or_https(url: str) -> None:
+    problem = only(validate_definition(definition(node("c", "http", url=url))))
+    assert problem.path == "nodes[0].data.url"
+
+
 def test_http_settings_may_be_templates() -> None:
     call = node(
         "c", "http", url="${input.url}", method="${input.m}", headers="${input.h}"
