@@ -12,6 +12,9 @@ from api.schemas import Pagination
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+# Far past any real list, and small enough that (page - 1) * limit fits a 64-bit
+# database integer.
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,9 @@ class PageParams:
 
 
 def page_params(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description="1-based page number, at most 1e6")
+    ] = 1,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="items per page, at most 100")
     ] = DEFAULT_LIMIT,

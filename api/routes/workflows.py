@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 from sqlalchemy import Select, func, select, update
 
 from api.db.models import Workflow, WorkflowVersion
@@ -22,6 +22,9 @@ from api.schemas.workflows import (
 from workflows_runtime.definition import validate_definition
 
 router = APIRouter(prefix="/api/workflows", tags=["workflows"])
+
+# The largest version number a database integer column holds everywhere.
+MAX_VERSION = 2**31 - 1
 
 WorkflowSort = Literal[
     "created_at", "-created_at", "updated_at", "-updated_at", "name", "-name"
@@ -152,7 +155,10 @@ async def list_workflow_versions(
 
 @router.get("/{workflow_id}/versions/{version}")
 async def get_workflow_version(
-    workflow_id: str, version: int, user: CurrentUser, db: DbSession
+    workflow_id: str,
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+    user: CurrentUser,
+    db: DbSession,
 ) -> Envelope[WorkflowVersionRead]:
     """One saved version of a workflow."""
     await load_workflow(db, workflow_id, user.id)

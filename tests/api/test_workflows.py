@@ -163,7 +163,16 @@ async def test_the_list_searches_filters_and_sorts(service: Service) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": 101}, {"limit": 0}, {"page": 0}, {"page": "x"}, {"sort": "owner_id"}],
+    [
+        {"limit": 101},
+        {"limit": 0},
+        {"page": 0},
+        {"page": "x"},
+        {"page": 1_000_001},
+        {"page": 2**63 - 1},
+        {"page": 10**20},
+        {"sort": "owner_id"},
+    ],
 )
 async def test_the_list_refuses_bad_paging_and_sorting(
     service: Service, params: dict[str, Any]
@@ -280,3 +289,52 @@ async def test_a_deleted_workflow_is_gone_but_its_executions_stay_readable(
     assert execution.status_code == 200
     assert execution.json()["data"]["output"] == {"n": 4}
     assert execution.json()["data"]["workflow_version"] == 1
+
+
+async def test_the_last_allowed_page_is_empty_on_every_list(service: Service) -> None:
+    headers = await service.register_and_login()
+    workflow_id = await service.create_workflow(headers, SIMPLE)
+
+    for path in (
+        "/api/workflows",
+        f"/api/workflows/{workflow_id}/versions",
+        "/api/templates",
+    ):
+        last = await service.client.get(
+            path, params={"page": 1_000_000, "limit": 100}, headers=headers
+        )
+        past = await service.client.get(path, params={"page": 10**20}, headers=headers)
+
+        assert last.status_code == 200, last.text
+        assert last.json()["data"] == []
+        assert past.status_code == 422, past.text
+        assert past.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("version", ["0", str(2**31), str(10**20)])
+async def test_a_version_number_out_of_range_is_refused(
+    service: Service, version: str
+) -> None:
+    headers = await service.register_and_login()
+    workflow_id = await service.create_workflow(headers, SIMPLE)
+
+    response = await service.client.get(
+        f"/api/workflows/{workflow_id}/versions/{version}", headers=headers
+    )
+
+    assert response.status_code == 422, response.text
+    details = response.json()["error"]["details"]
+    assert [detail["field"] for detail in details] == ["path.version"]
+
+
+async def test_the_largest_version_number_is_simply_not_found(
+    service: Service,
+) -> None:
+    headers = await service.register_and_login()
+    workflow_id = await service.create_workflow(headers, SIMPLE)
+
+    response = await service.client.get(
+        f"/api/workflows/{workflow_id}/versions/{2**31 - 1}", headers=headers
+    )
+
+    assert response.status_code == 404
