@@ -34,7 +34,7 @@ from bench.common import (
     temporal,
     throughput,
 )
-from bench.service import create_workflow, deployed, execute, user_headers
+from bench.service import Started, create_workflow, deployed, execute, user_headers
 from workflows_runtime.models import ExecutionParams
 
 IN_FLIGHT = 100
@@ -104,7 +104,7 @@ class ApiExecute:
         self._http = http
         self._headers = headers
         self._workflow_id = workflow_id
-        self.started: list[str] = []
+        self.started: list[Started] = []
 
     async def prepare(self, count: int) -> None:
         pass
@@ -190,11 +190,11 @@ async def _run(
     )
 
 
-async def _wait_finished(client: Client, execution_ids: list[str]) -> list[str]:
-    """The executions, once each has ended (they end in milliseconds)."""
-    for execution_id in execution_ids:
-        await client.get_workflow_handle(f"execution-{execution_id}").result()
-    return execution_ids
+async def _wait_finished(client: Client, executions: list[Started]) -> list[str]:
+    """The ids of the executions, once each has ended (they end in milliseconds)."""
+    for execution in executions:
+        await client.get_workflow_handle(execution.temporal_id).result()
+    return [execution.id for execution in executions]
 
 
 async def _read_load(

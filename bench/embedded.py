@@ -45,9 +45,8 @@ async def measure(folder: Path, fast: bool, peer_url: str) -> tuple[float, float
             workflow_id = await create_workflow(http, headers, http_chain(peer_url, 3))
 
             async def run_one(index: int) -> None:
-                execution_id = await execute(http, headers, workflow_id)
-                handle = client.get_workflow_handle(f"execution-{execution_id}")
-                await handle.result()
+                started = await execute(http, headers, workflow_id)
+                await client.get_workflow_handle(started.temporal_id).result()
 
             await run_one(0)  # warm up connections and caches
             rate = await throughput(run_one, IN_FLIGHT)

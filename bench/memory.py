@@ -90,23 +90,23 @@ async def _run(
     workflow_id = await create_workflow(http, headers, DEFINITION)
     # One execution end to end first, so "idle" includes the loaded code.
     first = await execute(http, headers, workflow_id)
-    await _approve_when_waiting(http, headers, first)
-    await client.get_workflow_handle(f"execution-{first}").result()
+    await _approve_when_waiting(http, headers, first.id)
+    await client.get_workflow_handle(first.temporal_id).result()
     idle = await settled_rss_mb(worker_pid)
 
     started = time.perf_counter()
     executions = await bounded(WAITING, lambda _: execute(http, headers, workflow_id))
-    for execution_id in executions:
-        await _wait_until_waiting(http, headers, execution_id)
+    for execution in executions:
+        await _wait_until_waiting(http, headers, execution.id)
     start_seconds = time.perf_counter() - started
     waiting = await settled_rss_mb(worker_pid)
 
     started = time.perf_counter()
     await bounded(
-        WAITING, lambda i: _approve_when_waiting(http, headers, executions[i])
+        WAITING, lambda i: _approve_when_waiting(http, headers, executions[i].id)
     )
-    for execution_id in executions:
-        await client.get_workflow_handle(f"execution-{execution_id}").result()
+    for execution in executions:
+        await client.get_workflow_handle(execution.temporal_id).result()
     finish_seconds = time.perf_counter() - started
     finished = await settled_rss_mb(worker_pid)
 

@@ -110,12 +110,20 @@ async def create_workflow(
     return workflow_id
 
 
+@dataclass(frozen=True)
+class Started:
+    """An execution the API started: its id and its Temporal workflow id."""
+
+    id: str
+    temporal_id: str
+
+
 async def execute(
     client: httpx.AsyncClient, headers: dict[str, str], workflow_id: str
-) -> str:
+) -> Started:
     response = await client.post(
         f"/api/workflows/{workflow_id}/execute", json={"input": {}}, headers=headers
     )
     response.raise_for_status()
-    execution_id: str = response.json()["data"]["id"]
-    return execution_id
+    data = response.json()["data"]
+    return Started(data["id"], data["temporal_workflow_id"])
