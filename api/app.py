@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from api.db.session import create_engine, session_factory
 from api.errors import ErrorEnvelope, install_error_handlers
+from api.limits_middleware import BodyLimitMiddleware
 from api.observability import RequestObservability, configure_logging
 from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.routes import (
@@ -32,6 +33,7 @@ _ERROR_RESPONSES = {
         401: "Missing, invalid or expired token",
         403: "Forbidden",
         404: "Not found",
+        413: "Request body over MAX_REQUEST_BYTES",
         422: "Validation error",
         429: "Rate limit exceeded",
         500: "Internal server error",
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=_ERROR_RESPONSES,  # type: ignore[arg-type]
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     # Added before the request id, so a 429 carries one too.
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
     app.add_middleware(RequestObservability)

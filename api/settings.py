@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # Shared rate-limit counters, so every API process enforces one budget.
     redis_url: str | None = None
     rate_limit_key_prefix: str = "auterity-rate-limit"
+    # Room for a 256 KB definition with its JSON spacing and the rest of a request.
+    max_request_bytes: int = Field(default=1024 * 1024, gt=0)
 
     @field_validator("http_allow_hosts", mode="before")
     @classmethod

@@ -1,5 +1,8 @@
+import asyncio
+import json
 import logging
 import re
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -36,6 +39,66 @@ async def test_malformed_json_is_422_in_the_envelope(service: Service) -> None:
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_a_body_declared_over_the_limit_is_413_unread(service: Service) -> None:
+    headers = await service.register_and_login()
+    url = service.client.base_url
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    # Only the head goes out: the answer must come without the 50 MB being sent.
+    head = (
+        "POST /api/workflows HTTP/1.1\r\n"
+        f"Host: {url.host}\r\n"
+        f"Authorization: {headers['Authorization']}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {50 * 1024 * 1024}\r\n\r\n"
+    )
+    writer.write(head.encode())
+    try:
+        answer = await asyncio.wait_for(reader.read(), timeout=10)
+    finally:
+        writer.close()
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"413"
+    assert b"x-request-id" in rest.lower()
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_a_streamed_body_is_counted_as_it_comes(service: Service) -> None:
+    headers = await service.register_and_login()
+    limit = service.settings.max_request_bytes
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # No Content-Length: the body arrives chunked, its last chunk past the limit.
+        yield b'{"name": "'
+        for _ in range(limit // 65536):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = await service.client.post(
+        "/api/workflows",
+        content=chunks(),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_a_body_within_the_limit_reaches_the_route(service: Service) -> None:
+    headers = await service.register_and_login()
+    definition = {"nodes": [], "edges": [], "padding": "x" * 900_000}
+
+    response = await service.client.post(
+        "/api/workflows/validate", json={"definition": definition}, headers=headers
+    )
+
+    assert response.status_code == 200, response.text
+    codes = [error["code"] for error in response.json()["data"]["errors"]]
+    assert "definition_too_large" in codes
 
 
 async def test_every_response_carries_a_request_id(service: Service) -> None:
