@@ -130,6 +130,11 @@ async def _request_validation_error(request: Request, exc: Exception) -> JSONRes
 
 async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, RecursionError):
+        # JSON nested deeper than the parser recurses: malformed input like any other.
+        details = [{"field": "body", "message": "JSON nested too deeply"}]
+        body = error_body("VALIDATION_ERROR", "Invalid input data", details)
+        return JSONResponse(body, status_code=422)
     code = STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
     message = (
         exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").lower()

@@ -101,6 +101,22 @@ async def test_a_body_within_the_limit_reaches_the_route(service: Service) -> No
     assert "definition_too_large" in codes
 
 
+@pytest.mark.parametrize("nesting", [b"[" * 100_000, b'{"a":' * 100_000])
+async def test_deeply_nested_json_is_422_like_other_malformed_json(
+    service: Service, nesting: bytes
+) -> None:
+    response = await service.client.post(
+        "/api/auth/login",
+        content=nesting,
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["details"] == [{"field": "body", "message": "JSON nested too deeply"}]
+
+
 async def test_every_response_carries_a_request_id(service: Service) -> None:
     response = await service.client.get("/health")
 
