@@ -97,11 +97,14 @@ async def update_workflow(
     with.
     """
     workflow, version = await load_workflow(db, workflow_id, user.id)
+    if not body.model_fields_set:
+        return Envelope(
+            data=workflow_read(workflow, version), message="Nothing changed"
+        )
     if body.definition is not None:
         ensure_valid_definition(body.definition)
     now = datetime.now(UTC)
     changes = body.model_dump(exclude_unset=True, exclude={"definition"})
-    changes = {key: value for key, value in changes.items() if value is not None}
     new_version = version.version + (body.definition is not None)
 
     # Only the update that still sees the version it read wins a race.

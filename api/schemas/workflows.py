@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 
 class WorkflowCreate(BaseModel):
@@ -18,6 +18,16 @@ class WorkflowUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=5000)
     definition: dict[str, Any] | None = None
     is_active: bool | None = None
+
+    @field_validator("name", "description", "definition", "is_active")
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        # Left out means "keep"; null would silently mean the same, so say so.
+        if value is None:
+            raise ValueError(
+                f"{info.field_name} cannot be null; leave it out to keep it"
+            )
+        return value
 
 
 class WorkflowSummary(BaseModel):

@@ -236,6 +236,42 @@ async def test_put_without_a_definition_keeps_the_version(service: Service) -> N
     assert data["updated_at"] > data["created_at"]
 
 
+@pytest.mark.parametrize("field", ["name", "description", "definition", "is_active"])
+async def test_put_refuses_null_for_a_field_naming_it(
+    service: Service, field: str
+) -> None:
+    headers = await service.register_and_login()
+    workflow_id = await service.create_workflow(headers, SIMPLE)
+    before = await service.client.get(f"/api/workflows/{workflow_id}", headers=headers)
+
+    response = await service.client.put(
+        f"/api/workflows/{workflow_id}", json={field: None}, headers=headers
+    )
+
+    assert response.status_code == 422
+    details = response.json()["error"]["details"]
+    assert [detail["field"] for detail in details] == [f"body.{field}"]
+    after = await service.client.get(f"/api/workflows/{workflow_id}", headers=headers)
+    assert after.json()["data"] == before.json()["data"]
+
+
+async def test_an_empty_put_changes_nothing(service: Service) -> None:
+    headers = await service.register_and_login()
+    workflow_id = await service.create_workflow(headers, SIMPLE)
+    before = await service.client.get(f"/api/workflows/{workflow_id}", headers=headers)
+
+    response = await service.client.put(
+        f"/api/workflows/{workflow_id}", json={}, headers=headers
+    )
+
+    assert response.status_code == 200
+    assert response.json()["data"] == before.json()["data"]
+    versions = await service.client.get(
+        f"/api/workflows/{workflow_id}/versions", headers=headers
+    )
+    assert versions.json()["pagination"]["total"] == 1
+
+
 async def test_put_validates_the_definition_like_create(service: Service) -> None:
     headers = await service.register_and_login()
     workflow_id = await service.create_workflow(headers, SIMPLE)
