@@ -62,6 +62,11 @@ async def execute_workflow(
 ) -> Envelope[ExecutionRead]:
     """Start an execution of the current version; answers once it has started."""
     workflow, version = await load_workflow(db, workflow_id, user.id)
+    if not workflow.is_active:
+        raise BadRequest(
+            "The workflow is inactive; set is_active to true to execute it",
+            code="WORKFLOW_INACTIVE",
+        )
     problems = check_input(version.definition, body.input)
     if problems:
         raise ValidationFailed(

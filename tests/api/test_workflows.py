@@ -374,3 +374,23 @@ async def test_the_largest_version_number_is_simply_not_found(
     )
 
     assert response.status_code == 404
+
+
+async def test_an_inactive_workflow_does_not_execute_until_reactivated(
+    service: Service,
+) -> None:
+    headers = await service.register_and_login()
+    workflow_id = await service.create_workflow(headers, SIMPLE)
+    path = f"/api/workflows/{workflow_id}"
+    await service.client.put(path, json={"is_active": False}, headers=headers)
+
+    refused = await service.client.post(
+        f"{path}/execute", json={"input": {"n": 1}}, headers=headers
+    )
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "WORKFLOW_INACTIVE"
+    await service.client.put(path, json={"is_active": True}, headers=headers)
+    execution_id = await service.execute(headers, workflow_id, {"n": 1})
+    done = await service.wait_for_status(headers, execution_id, {"completed"})
+    assert done["output"] == {"n": 1}
