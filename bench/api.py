@@ -23,8 +23,8 @@ from api.db.models import Execution
 from api.db.session import create_engine, session_factory
 from bench.common import (
     Report,
+    alternate,
     http_chain,
-    latency,
     machine,
     median,
     migrated_database,
@@ -32,7 +32,6 @@ from bench.common import (
     run_benchmark,
     scratch_dir,
     temporal,
-    throughput,
 )
 from bench.service import Started, create_workflow, deployed, execute, user_headers
 from workflows_runtime.models import ExecutionParams
@@ -150,20 +149,10 @@ async def _run(
     ours = ApiExecute(http, headers, workflow_id)
     direct = DirectStart(client, sessions, service.task_queue, workflow)
 
-    rates: dict[str, list[float]] = {"api": [], "direct": []}
-    failed = {"api": 0, "direct": 0}
-    for round_ in range(ROUNDS):
-        order = [("api", ours), ("direct", direct)]
-        for name, side in order if round_ % 2 == 0 else reversed(order):
-            await side.prepare(IN_FLIGHT)
-            rate = await throughput(side.run, IN_FLIGHT)
-            rates[name].append(rate.per_second)
-            failed[name] += rate.failed
-    times: dict[str, list[float]] = {"api": [], "direct": []}
-    await direct.prepare(SERIAL)
-    for index in range(SERIAL):
-        times["api"].append(await latency(ours.run, index))
-        times["direct"].append(await latency(direct.run, index))
+    alternation = await alternate(
+        {"api": ours, "direct": direct}, ROUNDS, IN_FLIGHT, SERIAL
+    )
+    rates, failed, times = alternation.rates, alternation.failed, alternation.times
 
     finished = await _wait_finished(client, ours.started[:200])
     reads = await _read_load(http, headers, finished)

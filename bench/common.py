@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from api.db.migrate import upgrade
 from api.settings import Settings
@@ -131,6 +131,51 @@ async def throughput(run_one: Callable[[int], Awaitable[Any]], count: int) -> Ra
     elapsed = time.perf_counter() - started
     failed = sum(isinstance(outcome, BaseException) for outcome in outcomes)
     return Rate((count - failed) / elapsed, failed)
+
+
+class Side(Protocol):
+    """One side of a comparison: rows stored outside the timing, then timed runs."""
+
+    async def prepare(self, count: int) -> None: ...
+
+    async def run(self, index: int) -> None: ...
+
+
+@dataclass
+class Alternation:
+    """Per side: throughput of each round, runs failed under load, serial latencies."""
+
+    rates: dict[str, list[float]]
+    failed: dict[str, int]
+    times: dict[str, list[float]]
+
+
+async def alternate(
+    sides: dict[str, Side], rounds: int, in_flight: int, serial: int
+) -> Alternation:
+    """Run the sides in turn, so load and warm-up fall on each alike.
+
+    Throughput rounds alternate which side goes first; the serial runs interleave one
+    run of each side.
+    """
+    names = list(sides)
+    result = Alternation(
+        rates={name: [] for name in names},
+        failed=dict.fromkeys(names, 0),
+        times={name: [] for name in names},
+    )
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            await sides[name].prepare(in_flight)
+            rate = await throughput(sides[name].run, in_flight)
+            result.rates[name].append(rate.per_second)
+            result.failed[name] += rate.failed
+    for side in sides.values():
+        await side.prepare(serial)
+    for index in range(serial):
+        for name in names:
+            result.times[name].append(await latency(sides[name].run, index))
+    return result
 
 
 async def latency(run_one: Callable[[int], Awaitable[Any]], index: int) -> float:

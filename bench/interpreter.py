@@ -22,9 +22,10 @@ from api.db.session import create_engine, session_factory
 from api.settings import Settings
 from bench.common import (
     Report,
+    Side,
+    alternate,
     bench_settings,
     http_chain,
-    latency,
     machine,
     median,
     migrated_database,
@@ -32,7 +33,6 @@ from bench.common import (
     run_benchmark,
     scratch_dir,
     temporal,
-    throughput,
 )
 from bench.common import http_peer as start_peer
 from bench.handwritten import HandWrittenChainWorkflow
@@ -141,28 +141,14 @@ class HandWrittenSide:
         )
 
 
-Side = ProductSide | HandWrittenSide
-
-
 async def compare(
     report: Report, label: str, ours: Side, theirs: Side
 ) -> tuple[float, float]:
     """Alternate the two sides: throughput rounds, then serial runs one by one."""
-    rates: dict[str, list[float]] = {"ours": [], "theirs": []}
-    failed = {"ours": 0, "theirs": 0}
-    for round_ in range(ROUNDS):
-        order = [("ours", ours), ("theirs", theirs)]
-        for name, side in order if round_ % 2 == 0 else reversed(order):
-            await side.prepare(IN_FLIGHT)
-            rate = await throughput(side.run, IN_FLIGHT)
-            rates[name].append(rate.per_second)
-            failed[name] += rate.failed
-
-    times: dict[str, list[float]] = {"ours": [], "theirs": []}
-    await ours.prepare(SERIAL)
-    for index in range(SERIAL):
-        times["theirs"].append(await latency(theirs.run, index))
-        times["ours"].append(await latency(ours.run, index))
+    alternation = await alternate(
+        {"ours": ours, "theirs": theirs}, ROUNDS, IN_FLIGHT, SERIAL
+    )
+    rates, failed, times = alternation.rates, alternation.failed, alternation.times
 
     for name in ("ours", "theirs"):
         report.figure(f"{label} {name}: throughput", median(rates[name]), "exec/s")
