@@ -20,6 +20,10 @@ async def health() -> Envelope[dict[str, str]]:
     return Envelope(data={"status": "ok"})
 
 
+# HEAD too, since load balancers often probe with it; one operation in the schema.
+router.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
+
+
 @router.get("/ready")
 async def ready(
     request: Request, temporal: Temporal, settings: AppSettings

@@ -99,6 +99,8 @@ async def update_template(
 ) -> Envelope[TemplateRead]:
     """Change the caller's own template; fields left out keep their value."""
     template = await _load_own(db, template_id, user)
+    if not body.model_fields_set:
+        return Envelope(data=_read(template), message="Nothing changed")
     changes = body.model_dump(exclude_unset=True, exclude={"parameters"})
     parameters = body.parameters
     if parameters is None:
@@ -109,8 +111,7 @@ async def update_template(
     )
 
     for field, value in changes.items():
-        if value is not None:
-            setattr(template, field, value)
+        setattr(template, field, value)
     template.parameters = _dump(parameters)
     template.updated_at = datetime.now(UTC)
     await db.commit()

@@ -2,7 +2,7 @@
 
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationInfo
 
 T = TypeVar("T")
 
@@ -27,3 +27,11 @@ class Page(BaseModel, Generic[T]):
     data: list[T]
     pagination: Pagination
     message: str = "Operation completed successfully"
+
+
+def refuse_null(value: object, info: ValidationInfo) -> object:
+    """For partial updates: a field left out keeps its value, so null is refused
+    rather than silently meaning the same."""
+    if value is None:
+        raise ValueError(f"{info.field_name} cannot be null; leave it out to keep it")
+    return value

@@ -2,7 +2,9 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api.schemas import refuse_null
 
 ParameterType = Literal["string", "number", "boolean", "array", "object"]
 PARAMETER_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
@@ -72,6 +74,10 @@ class TemplateUpdate(BaseModel):
     definition: dict[str, Any] | None = None
     parameters: list[TemplateParameter] | None = Field(default=None, max_length=100)
     is_public: bool | None = None
+
+    _not_null = field_validator(
+        "name", "description", "category", "definition", "parameters", "is_public"
+    )(refuse_null)
 
 
 class TemplateSummary(BaseModel):

@@ -1,7 +1,9 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, field_validator
+
+from api.schemas import refuse_null
 
 
 class WorkflowCreate(BaseModel):
@@ -19,15 +21,9 @@ class WorkflowUpdate(BaseModel):
     definition: dict[str, Any] | None = None
     is_active: bool | None = None
 
-    @field_validator("name", "description", "definition", "is_active")
-    @classmethod
-    def _not_null(cls, value: object, info: ValidationInfo) -> object:
-        # Left out means "keep"; null would silently mean the same, so say so.
-        if value is None:
-            raise ValueError(
-                f"{info.field_name} cannot be null; leave it out to keep it"
-            )
-        return value
+    _not_null = field_validator("name", "description", "definition", "is_active")(
+        refuse_null
+    )
 
 
 class WorkflowSummary(BaseModel):

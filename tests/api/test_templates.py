@@ -380,6 +380,22 @@ async def test_the_owner_updates_and_deletes_a_template(service: Service) -> Non
     assert gone.status_code == 404
 
 
+async def test_an_update_refuses_nulls_and_an_empty_one_changes_nothing(
+    service: Service,
+) -> None:
+    headers = await service.register_and_login()
+    template = await create_template(service, headers)
+    url = f"/api/templates/{template['id']}"
+
+    nulled = await service.client.put(url, json={"name": None}, headers=headers)
+    empty = await service.client.put(url, json={}, headers=headers)
+
+    assert nulled.status_code == 422
+    assert nulled.json()["error"]["details"][0]["field"] == "body.name"
+    assert empty.status_code == 200
+    assert empty.json()["data"] == template
+
+
 async def test_an_update_that_drops_a_used_parameter_is_refused(
     service: Service,
 ) -> None:

@@ -10,6 +10,7 @@ async def test_health_answers_in_the_envelope(service: Service) -> None:
 
     assert response.status_code == 200
     assert response.json()["data"] == {"status": "ok"}
+    assert (await service.client.head("/health")).status_code == 200
 
 
 async def test_ready_when_database_and_temporal_answer(service: Service) -> None:
