@@ -10,8 +10,6 @@ in their own process:
 
 import asyncio
 import time
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from api.db.models import Execution
 from api.db.session import create_engine, session_factory
 from bench.common import (
     Report,
     alternate,
+    execution_params,
     http_chain,
     machine,
     median,
@@ -31,10 +29,10 @@ from bench.common import (
     percentile,
     run_benchmark,
     scratch_dir,
+    store_pending_executions,
     temporal,
 )
 from bench.service import Started, create_workflow, deployed, execute, user_headers
-from workflows_runtime.models import ExecutionParams
 
 IN_FLIGHT = 100
 SERIAL = 50
@@ -60,32 +58,16 @@ class DirectStart:
         self._rows: list[str] = []
 
     async def prepare(self, count: int) -> None:
-        self._rows = [str(uuid.uuid4()) for _ in range(count)]
-        async with self._sessions() as db:
-            db.add_all(
-                Execution(
-                    id=row,
-                    workflow_id=self._workflow["id"],
-                    workflow_version=1,
-                    owner_id=self._workflow["owner_id"],
-                    temporal_workflow_id=f"execution-{row}",
-                    status="pending",
-                    input={},
-                )
-                for row in self._rows
-            )
-            await db.commit()
+        workflow = self._workflow
+        self._rows = await store_pending_executions(
+            self._sessions, workflow["id"], workflow["owner_id"], count
+        )
 
     async def run(self, index: int) -> None:
         execution_id = self._rows[index]
-        params = ExecutionParams(
-            execution_id=execution_id,
-            workflow_id=self._workflow["id"],
-            workflow_version=1,
-            owner_id=self._workflow["owner_id"],
-            definition=self._workflow["definition"],
-            input={},
-            started_at=datetime.now(UTC),
+        workflow = self._workflow
+        params = execution_params(
+            execution_id, workflow["id"], workflow["owner_id"], workflow["definition"]
         )
         await self._client.start_workflow(
             "ExecutionWorkflow",

@@ -13,12 +13,17 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from api.db.migrate import upgrade
+from api.db.models import Execution
 from api.settings import Settings
 from embedded.temporal_server import DevServer, start_dev_server
+from workflows_runtime.models import ExecutionParams
 
 BENCH_SECRET = "bench-secret-" + "x" * 40
 
@@ -242,3 +247,47 @@ def machine() -> str:
             model = line.split(":", 1)[1].strip()
             break
     return f"{os.cpu_count()} cores, {model}"
+
+
+async def store_pending_executions(
+    sessions: async_sessionmaker[AsyncSession],
+    workflow_id: str,
+    owner_id: str,
+    count: int,
+) -> list[str]:
+    """Insert `count` pending execution rows, as execute would, and return their ids.
+
+    Done outside the timing by the sides that start workflows directly, so the
+    execution they run is the product's but the insert is not counted twice.
+    """
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    async with sessions() as db:
+        db.add_all(
+            Execution(
+                id=execution_id,
+                workflow_id=workflow_id,
+                workflow_version=1,
+                owner_id=owner_id,
+                temporal_workflow_id=f"execution-{execution_id}",
+                status="pending",
+                input={},
+            )
+            for execution_id in ids
+        )
+        await db.commit()
+    return ids
+
+
+def execution_params(
+    execution_id: str, workflow_id: str, owner_id: str, definition: dict[str, Any]
+) -> ExecutionParams:
+    """What the API would start `ExecutionWorkflow` with for a stored row."""
+    return ExecutionParams(
+        execution_id=execution_id,
+        workflow_id=workflow_id,
+        workflow_version=1,
+        owner_id=owner_id,
+        definition=definition,
+        input={},
+        started_at=datetime.now(UTC),
+    )

@@ -7,7 +7,7 @@ On one dev server started as `make run` starts it, alternating the two sides:
 """
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 
 from activities.http import HttpActivities
 from activities.records import RecordActivities
-from api.db.models import Execution, User, Workflow, WorkflowVersion
+from api.db.models import User, Workflow, WorkflowVersion
 from api.db.session import create_engine, session_factory
 from api.settings import Settings
 from bench.common import (
@@ -25,6 +25,7 @@ from bench.common import (
     Side,
     alternate,
     bench_settings,
+    execution_params,
     http_chain,
     machine,
     median,
@@ -32,13 +33,13 @@ from bench.common import (
     percentile,
     run_benchmark,
     scratch_dir,
+    store_pending_executions,
     temporal,
 )
 from bench.common import http_peer as start_peer
 from bench.handwritten import HandWrittenChainWorkflow
 from worker import build_worker
 from workflows_runtime.interpreter import ExecutionWorkflow
-from workflows_runtime.models import ExecutionParams
 
 IN_FLIGHT = 200
 SERIAL = 30
@@ -88,32 +89,14 @@ class ProductSide:
     async def prepare(self, count: int) -> None:
         """Store `count` pending execution rows outside the timing (the API bench
         times the insert)."""
-        self._rows = [str(uuid.uuid4()) for _ in range(count)]
-        async with self._sessions() as db:
-            db.add_all(
-                Execution(
-                    id=row,
-                    workflow_id=self._workflow_id,
-                    workflow_version=1,
-                    owner_id=self._owner_id,
-                    temporal_workflow_id=f"execution-{row}",
-                    status="pending",
-                    input={},
-                )
-                for row in self._rows
-            )
-            await db.commit()
+        self._rows = await store_pending_executions(
+            self._sessions, self._workflow_id, self._owner_id, count
+        )
 
     async def run(self, index: int) -> None:
         execution_id = self._rows[index]
-        params = ExecutionParams(
-            execution_id=execution_id,
-            workflow_id=self._workflow_id,
-            workflow_version=1,
-            owner_id=self._owner_id,
-            definition=self._definition,
-            input={},
-            started_at=datetime.now(UTC),
+        params = execution_params(
+            execution_id, self._workflow_id, self._owner_id, self._definition
         )
         await self._client.execute_workflow(
             ExecutionWorkflow.run,
