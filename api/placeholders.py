@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 
 from api.schemas.templates import TemplateParameter
+from workflows_runtime.expressions import json_strings
 from workflows_runtime.limits import json_size
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -31,7 +32,7 @@ _TYPE_SCHEMA = {
 
 def placeholders(tree: Any) -> set[str]:
     """Names of every placeholder in the strings of `tree`."""
-    return {match.group(1) for text in _strings(tree) for match in _finds(text)}
+    return {match.group(1) for text in json_strings(tree) for match in _finds(text)}
 
 
 def fill(tree: Any, values: dict[str, Any]) -> Any:
@@ -58,7 +59,7 @@ def filled_size(tree: Any, values: dict[str, Any]) -> int:
     whole = {name: json_size(value) for name, value in values.items()}
     inline = {name: json_size(_as_text(value)) - 2 for name, value in values.items()}
     size = json_size(tree)
-    for text in _strings(tree):
+    for text in json_strings(tree):
         match = PLACEHOLDER.fullmatch(text)
         if match:
             size += whole[match.group(1)] - json_size(text)
@@ -141,14 +142,3 @@ def _as_text(value: Any) -> str:
 
 def _finds(text: str) -> Iterator[re.Match[str]]:
     return PLACEHOLDER.finditer(text)
-
-
-def _strings(tree: Any) -> Iterator[str]:
-    if isinstance(tree, str):
-        yield tree
-    elif isinstance(tree, dict):
-        for value in tree.values():
-            yield from _strings(value)
-    elif isinstance(tree, list):
-        for item in tree:
-            yield from _strings(item)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from workflows_runtime.definition import Definition, Node, Problem
+from workflows_runtime.expressions import json_strings
 from workflows_runtime.node_types import CHILD_NODE_TYPES
 
 _STEP_REFERENCE = re.compile(r"""steps\s*\.\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_]\w*))""")
@@ -97,12 +98,6 @@ def _step_references(
 
 
 def _steps_read(tree: Any) -> Iterator[str]:
-    if isinstance(tree, str):
-        for quoted, bare in _STEP_REFERENCE.findall(tree):
+    for text in json_strings(tree):
+        for quoted, bare in _STEP_REFERENCE.findall(text):
             yield quoted or bare
-    elif isinstance(tree, dict):
-        for value in tree.values():
-            yield from _steps_read(value)
-    elif isinstance(tree, list):
-        for value in tree:
-            yield from _steps_read(value)

@@ -7,7 +7,7 @@ rendered item by item, other scalars are returned as they are.
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,3 +265,15 @@ def _first_line(error: Exception) -> str:
     if not lines:
         return type(error).__name__
     return lines[0].removesuffix(", for expression:")
+
+
+def json_strings(tree: Any) -> Iterator[str]:
+    """Every string value in a JSON tree (object keys aside), depth first."""
+    if isinstance(tree, str):
+        yield tree
+    elif isinstance(tree, dict):
+        for value in tree.values():
+            yield from json_strings(value)
+    elif isinstance(tree, list):
+        for item in tree:
+            yield from json_strings(item)
